@@ -1,0 +1,401 @@
+/*
+ * Per-input filter chains that turn decoded frames into what an encoder takes.
+ *
+ * Video: trim -> fps -> scale (+crop/pad) -> transpose/flip -> setsar -> format. Scaling runs
+ * before the rotation so a 4K portrait source is shrunk before its pixels are moved, and the
+ * scaler converts the pixel format in the same pass.
+ * Audio: atrim -> aresample (gap filling, first_pts=0) -> aformat, then a FIFO that cuts the
+ * stream into the encoder's frame size and keeps sample-exact continuity across inputs.
+ *
+ * Frames enter with timestamps relative to the input's window start (Source.StartTime), in
+ * the stream's time base; they leave placed on the output timeline.
+ */
+#include "media_priv.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/avstring.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/samplefmt.h>
+
+void mc_chain_free(mc_ostream *os)
+{
+    avfilter_graph_free(&os->graph);
+    os->src = os->sink = NULL;
+    os->cfg_input = -1;
+    av_channel_layout_uninit(&os->cfg_layout);
+}
+
+static AVRational input_tb(const mc_input *in, const mc_ostream *os)
+{
+    int idx = os->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->ast;
+    return in->fmt->streams[idx]->time_base;
+}
+
+/* The scale/crop/pad part of the video chain for one input's frames. */
+static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in, bool align,
+                            const AVFrame *f)
+{
+    int rot = (in->rotation + os->v.user_rotation) % 360;
+    bool swap = rot == 90 || rot == 270;
+    int tw = swap ? os->v.height : os->v.width;
+    int th = swap ? os->v.width : os->v.height;
+    AVRational sar = f->sample_aspect_ratio;
+    double dw = f->width, dh = f->height;
+    if (sar.num > 0 && sar.den > 0)
+        dw = dw * sar.num / sar.den;
+
+    /* The primary input gets the request's ScaleType; "fit" was already resolved into the
+     * output size. Other inputs of a concatenation are letterboxed unless the request says
+     * stretch or crop, so nothing is distorted by default. */
+    enum mc_scale_type type = os->v.scale_type;
+    if (type == MC_SCALE_FIT || (!align && !os->v.scale_given))
+        type = MC_SCALE_FILL;
+    if (align && !os->v.scale_given)
+        type = MC_SCALE_STRETCH; /* same aspect, only a size change if any */
+
+    int sw = tw, sh = th;
+    if (type == MC_SCALE_CROP) {
+        double s = fmax(tw / dw, th / dh);
+        sw = FFMAX(tw, (int)ceil(dw * s - 0.01));
+        sh = FFMAX(th, (int)ceil(dh * s - 0.01));
+    } else if (type == MC_SCALE_FILL) {
+        double s = fmin(tw / dw, th / dh);
+        sw = FFMIN(tw, FFMAX(1, (int)lround(dw * s)));
+        sh = FFMIN(th, FFMAX(1, (int)lround(dh * s)));
+    }
+    bool square = sar.num <= 0 || sar.num == sar.den;
+    if (sw != f->width || sh != f->height || !square)
+        mc_buf_printf(b, ",scale=%d:%d", sw, sh);
+    if (type == MC_SCALE_CROP && (sw != tw || sh != th))
+        mc_buf_printf(b, ",crop=%d:%d", tw, th);
+    else if (type == MC_SCALE_FILL && (sw != tw || sh != th))
+        mc_buf_printf(b, ",pad=%d:%d:(ow-iw)/2:(oh-ih)/2:black", tw, th);
+    if (rot == 90)
+        mc_buf_puts(b, ",transpose=clock");
+    else if (rot == 270)
+        mc_buf_puts(b, ",transpose=cclock");
+    else if (rot == 180)
+        mc_buf_puts(b, ",hflip,vflip");
+    mc_buf_puts(b, ",setsar=1");
+}
+
+static int64_t window_end_pts(const mc_input *in, AVRational tb)
+{
+    return in->win_len == INT64_MAX ? INT64_MAX : av_rescale_q(in->win_len, AV_TIME_BASE_Q, tb);
+}
+
+/* `start`: where the chain's output begins, input time base (0, or the end of the previous
+ * chain when the frame parameters changed mid-stream). */
+static char *chain_description(const mc_ostream *os, const mc_input *in, bool align,
+                               const AVFrame *f, AVRational tb, int64_t start)
+{
+    mc_buf b = {0};
+    int64_t end = window_end_pts(in, tb);
+    if (os->type == AVMEDIA_TYPE_VIDEO) {
+        mc_buf_puts(&b, "trim=start_pts=0");
+        if (end != INT64_MAX)
+            mc_buf_printf(&b, ":end_pts=%" PRId64, end);
+        if (os->v.fps.num > 0)
+            mc_buf_printf(&b, ",fps=fps=%d/%d:start_time=%.6f", os->v.fps.num, os->v.fps.den,
+                          start * av_q2d(tb));
+        append_geometry(&b, os, in, align, f);
+        mc_buf_printf(&b, ",format=pix_fmts=%s", av_get_pix_fmt_name(os->v.pix_fmt));
+    } else {
+        char layout[128];
+        av_channel_layout_describe(&os->a.layout, layout, sizeof(layout));
+        mc_buf_puts(&b, "atrim=start_pts=0");
+        if (end != INT64_MAX)
+            mc_buf_printf(&b, ":end_pts=%" PRId64, end);
+        mc_buf_printf(&b,
+                      ",aresample=async=1:first_pts=%" PRId64
+                      ",aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
+                      av_rescale_q(start, tb, (AVRational){1, os->a.sample_rate}),
+                      av_get_sample_fmt_name(os->a.sample_fmt), os->a.sample_rate, layout);
+    }
+    return mc_buf_steal(&b);
+}
+
+static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const AVFrame *f,
+                       int64_t start)
+{
+    char args[512];
+    AVRational tb = input_tb(in, os);
+    AVFilterGraph *g = avfilter_graph_alloc();
+    AVFilterInOut *outs = avfilter_inout_alloc();
+    AVFilterInOut *ins = avfilter_inout_alloc();
+    char *desc = NULL;
+    int rc = AVERROR(ENOMEM);
+    if (!g || !outs || !ins)
+        goto out;
+
+    if (os->type == AVMEDIA_TYPE_VIDEO) {
+        AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio
+                                                         : (AVRational){1, 1};
+        snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:"
+                 "pixel_aspect=%d/%d", f->width, f->height, f->format, tb.num, tb.den,
+                 sar.num, sar.den);
+        if (in->fps.num > 0)
+            av_strlcatf(args, sizeof(args), ":frame_rate=%d/%d", in->fps.num, in->fps.den);
+        rc = avfilter_graph_create_filter(&os->src, avfilter_get_by_name("buffer"), "src", args,
+                                          NULL, g);
+        if (rc >= 0)
+            rc = avfilter_graph_create_filter(&os->sink, avfilter_get_by_name("buffersink"),
+                                              "sink", NULL, NULL, g);
+    } else {
+        AVChannelLayout layout = {0};
+        if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
+            av_channel_layout_default(&layout, f->ch_layout.nb_channels);
+        else
+            rc = av_channel_layout_copy(&layout, &f->ch_layout);
+        char lname[128];
+        av_channel_layout_describe(&layout, lname, sizeof(lname));
+        av_channel_layout_uninit(&layout);
+        snprintf(args, sizeof(args),
+                 "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s", tb.num,
+                 tb.den, f->sample_rate, av_get_sample_fmt_name(f->format), lname);
+        rc = avfilter_graph_create_filter(&os->src, avfilter_get_by_name("abuffer"), "src", args,
+                                          NULL, g);
+        if (rc >= 0)
+            rc = avfilter_graph_create_filter(&os->sink, avfilter_get_by_name("abuffersink"),
+                                              "sink", NULL, NULL, g);
+    }
+    if (rc < 0)
+        goto out;
+
+    desc = chain_description(os, in, (size_t)(in - e->inputs) == e->align, f, tb, start);
+    if (!desc) {
+        rc = AVERROR(ENOMEM);
+        goto out;
+    }
+    outs->name = av_strdup("in");
+    outs->filter_ctx = os->src;
+    ins->name = av_strdup("out");
+    ins->filter_ctx = os->sink;
+    if (!outs->name || !ins->name) {
+        rc = AVERROR(ENOMEM);
+        goto out;
+    }
+    rc = avfilter_graph_parse_ptr(g, desc, &ins, &outs, NULL);
+    if (rc >= 0)
+        rc = avfilter_graph_config(g, NULL);
+    if (rc < 0)
+        goto out;
+
+    os->graph = g;
+    g = NULL;
+    os->cfg_input = (int)(in - e->inputs);
+    os->cfg_w = f->width;
+    os->cfg_h = f->height;
+    os->cfg_fmt = f->format;
+    os->cfg_sar = f->sample_aspect_ratio;
+    os->cfg_rate = f->sample_rate;
+    av_channel_layout_uninit(&os->cfg_layout);
+    if (os->type == AVMEDIA_TYPE_AUDIO)
+        rc = av_channel_layout_copy(&os->cfg_layout, &f->ch_layout);
+    mc_log(MC_LOG_DEBUG, "target %d %s chain: %s", os->out->target_index,
+           av_get_media_type_string(os->type), desc);
+out:
+    if (rc < 0)
+        mc_media_error(e, rc, "Targets[%d]: cannot build the %s filter chain \"%s\"",
+                       os->out->target_index, av_get_media_type_string(os->type),
+                       desc ? desc : "");
+    free(desc);
+    avfilter_inout_free(&ins);
+    avfilter_inout_free(&outs);
+    avfilter_graph_free(&g);
+    if (rc < 0)
+        mc_chain_free(os);
+    return rc;
+}
+
+static bool chain_matches(const mc_ostream *os, const mc_engine *e, const mc_input *in,
+                          const AVFrame *f)
+{
+    if (!os->graph || os->cfg_input != (int)(in - e->inputs))
+        return false;
+    if (os->type == AVMEDIA_TYPE_VIDEO)
+        return f->width == os->cfg_w && f->height == os->cfg_h && f->format == os->cfg_fmt &&
+               av_cmp_q(f->sample_aspect_ratio, os->cfg_sar) == 0;
+    return f->sample_rate == os->cfg_rate && f->format == os->cfg_fmt &&
+           av_channel_layout_compare(&f->ch_layout, &os->cfg_layout) == 0;
+}
+
+/* Encode whole encoder frames out of the FIFO; with `flush`, also the short remainder. */
+static int drain_fifo(mc_engine *e, mc_ostream *os, bool flush)
+{
+    int rc = 0;
+    while (rc >= 0) {
+        int avail = av_audio_fifo_size(os->fifo);
+        if (avail == 0 || (avail < os->frame_size && !flush))
+            break;
+        int n = FFMIN(avail, os->frame_size);
+        AVFrame *f = os->frame;
+        av_frame_unref(f);
+        f->format = os->a.sample_fmt;
+        f->sample_rate = os->a.sample_rate;
+        rc = av_channel_layout_copy(&f->ch_layout, &os->a.layout);
+        /* Encoders without small-last-frame support get a silence-padded last frame. */
+        bool pad = n < os->frame_size && os->enc &&
+                   !(os->enc->codec->capabilities &
+                     (AV_CODEC_CAP_SMALL_LAST_FRAME | AV_CODEC_CAP_VARIABLE_FRAME_SIZE));
+        f->nb_samples = pad || !os->enc ? os->frame_size : n;
+        if (rc >= 0)
+            rc = av_frame_get_buffer(f, 0);
+        if (rc < 0)
+            break;
+        if (f->nb_samples > n)
+            av_samples_set_silence(f->extended_data, n, f->nb_samples - n,
+                                   f->ch_layout.nb_channels, f->format);
+        if (av_audio_fifo_read(os->fifo, (void **)f->extended_data, n) != n) {
+            rc = AVERROR_BUG;
+            break;
+        }
+        f->pts = os->next_pts;
+        os->next_pts += f->nb_samples;
+        rc = mc_output_encode(e, os, f);
+    }
+    return rc;
+}
+
+/* Add `n` samples of silence to the FIFO. */
+static int fifo_silence(mc_ostream *os, int64_t n)
+{
+    uint8_t *data[AV_NUM_DATA_POINTERS] = {0};
+    int chunk = 4096;
+    int rc = av_samples_alloc(data, NULL, os->a.layout.nb_channels, chunk, os->a.sample_fmt, 0);
+    if (rc < 0)
+        return rc;
+    av_samples_set_silence(data, 0, chunk, os->a.layout.nb_channels, os->a.sample_fmt);
+    while (n > 0 && rc >= 0) {
+        int k = (int)FFMIN(n, chunk);
+        rc = av_audio_fifo_write(os->fifo, (void **)data, k);
+        n -= k;
+    }
+    av_freep(&data[0]);
+    return rc < 0 ? rc : 0;
+}
+
+static int handle_video_frame(mc_engine *e, mc_ostream *os, AVFrame *f)
+{
+    AVRational tb = av_buffersink_get_time_base(os->sink);
+    if (f->pts == AV_NOPTS_VALUE)
+        return 0;
+    f->pts = av_rescale_q(f->pts, tb, os->enc_tb) + os->offset;
+    /* Encoders need strictly increasing timestamps; a frame that lands on the previous
+     * one (rounding at an input boundary) is dropped. */
+    if (os->frames_out > 0 && f->pts <= os->next_pts)
+        return 0;
+    os->next_pts = f->pts;
+    f->pict_type = AV_PICTURE_TYPE_NONE;
+    return mc_output_encode(e, os, f);
+}
+
+static int handle_audio_frame(mc_engine *e, mc_ostream *os, AVFrame *f)
+{
+    int64_t n = f->nb_samples;
+    int64_t queued = os->next_pts + av_audio_fifo_size(os->fifo);
+    if (os->seg_end != INT64_MAX && queued + n > os->seg_end)
+        n = FFMAX(0, os->seg_end - queued);
+    if (n > 0 && av_audio_fifo_write(os->fifo, (void **)f->extended_data, (int)n) < n)
+        return AVERROR(ENOMEM);
+    return drain_fifo(e, os, false);
+}
+
+static int pull(mc_engine *e, mc_ostream *os)
+{
+    for (;;) {
+        AVFrame *f = os->frame;
+        av_frame_unref(f);
+        int rc = av_buffersink_get_frame(os->sink, f);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return mc_media_error(e, rc, "Targets[%d]: filtering %s failed", os->out->target_index,
+                                  av_get_media_type_string(os->type));
+        os->frames_in++;
+        rc = os->type == AVMEDIA_TYPE_VIDEO ? handle_video_frame(e, os, f)
+                                            : handle_audio_frame(e, os, f);
+        av_frame_unref(f);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int close_chain(mc_engine *e, mc_ostream *os, int64_t eof_pts)
+{
+    if (!os->graph)
+        return 0;
+    int rc = av_buffersrc_close(os->src, eof_pts, AV_BUFFERSRC_FLAG_PUSH);
+    if (rc >= 0)
+        rc = pull(e, os);
+    mc_chain_free(os);
+    return rc;
+}
+
+int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *frame)
+{
+    int rc;
+    if (!chain_matches(os, e, in, frame)) {
+        /* Mid-stream parameter change: finish what the old chain holds, then rebuild a chain
+         * that carries on where the old one stopped. */
+        int64_t start = 0;
+        if (os->graph) {
+            start = FFMAX(0, os->last_end);
+            rc = close_chain(e, os, start);
+            if (rc < 0)
+                return rc;
+        }
+        rc = build_chain(e, os, in, frame, start);
+        if (rc < 0)
+            return rc;
+    }
+    /* Where this frame ends, in the input's time base: the end of the stream if it is the
+     * last one. */
+    AVRational tb = input_tb(in, os);
+    int64_t dur;
+    if (os->type == AVMEDIA_TYPE_AUDIO)
+        dur = av_rescale_q(frame->nb_samples, (AVRational){1, frame->sample_rate}, tb);
+    else if (frame->pkt_duration > 0)
+        dur = frame->pkt_duration;
+    else if (in->fps.num > 0)
+        dur = av_rescale_q(1, av_inv_q(in->fps), tb);
+    else
+        dur = 1;
+    os->last_end = FFMAX(os->last_end, frame->pts + dur);
+    rc = av_buffersrc_add_frame_flags(os->src, frame, AV_BUFFERSRC_FLAG_KEEP_REF);
+    if (rc < 0)
+        return mc_media_error(e, rc, "Targets[%d]: feeding the %s filter chain failed",
+                              os->out->target_index, av_get_media_type_string(os->type));
+    return pull(e, os);
+}
+
+int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len)
+{
+    bool last = (size_t)(in - e->inputs) + 1 == e->n_inputs;
+    AVRational tb = input_tb(in, os);
+    /* Between inputs, each stream is held or padded to the input's full length so the next
+     * input starts in sync; after the last one, streams simply end. */
+    int64_t eof = last ? os->last_end : av_rescale_q(seg_len, AV_TIME_BASE_Q, tb);
+    if (os->type == AVMEDIA_TYPE_AUDIO && !last)
+        os->seg_end = av_rescale_q(e->done_len + seg_len, AV_TIME_BASE_Q, os->enc_tb);
+    int rc = close_chain(e, os, eof);
+    os->last_end = 0;
+    if (rc < 0 || os->type != AVMEDIA_TYPE_AUDIO)
+        return rc;
+    if (!last) {
+        int64_t queued = os->next_pts + av_audio_fifo_size(os->fifo);
+        if (queued < os->seg_end)
+            rc = fifo_silence(os, os->seg_end - queued);
+        os->seg_end = INT64_MAX;
+        if (rc >= 0)
+            rc = drain_fifo(e, os, false);
+        return rc;
+    }
+    return drain_fifo(e, os, true);
+}

@@ -1,0 +1,400 @@
+/*
+ * The engine's main loop: one demux and one decode per source, every decoded frame fanned
+ * out to the filter chain of each target that encodes it, every packet of a copied stream
+ * written as it is. Sources are processed one after another (concatenation).
+ */
+#include "media_priv.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/time.h>
+
+/* Request features that later parts of the engine implement. Refused up front, with the
+ * field named, so nothing is silently ignored. */
+static int check_supported(mc_engine *e)
+{
+    const mc_job *job = e->job;
+    const char *what = NULL;
+    char field[96] = "";
+    if (job->n_target_groups) {
+        snprintf(field, sizeof(field), "TargetGroups");
+        what = "HLS packaging (TargetGroups)";
+    }
+    for (size_t i = 0; !what && i < job->n_sources; i++) {
+        const mc_source *s = &job->sources[i];
+        if (s->attached) {
+            snprintf(field, sizeof(field), "Sources[%zu].Attached", i);
+            what = "attached streams";
+        } else if (s->n_subtitles) {
+            snprintf(field, sizeof(field), "Sources[%zu].Subtitles", i);
+            what = "adding subtitle files";
+        }
+    }
+    for (size_t i = 0; !what && i < job->n_targets; i++) {
+        const mc_target *t = &job->targets[i];
+        const mc_target_video *v = &t->video;
+        const mc_target_audio *a = &t->audio;
+        snprintf(field, sizeof(field), "Targets[%zu]", i);
+        if (t->has_image)
+            what = "image outputs (Image.Snapshots/Sprites/Animations)";
+        else if (!t->uri)
+            what = "a target without URI and Container";
+        else if (t->has_segment)
+            what = "segmented output (Segment)";
+        else if (t->has_subtitle && t->subtitle.has_extract)
+            what = "subtitle extraction (Subtitle.ExtractSubtitle)";
+        else if (t->has_data || t->has_attached_picture)
+            what = "keeping data streams and attached pictures";
+        else if (t->speed != 1.0 || (t->has_video && v->speed != 1.0))
+            what = "the Speed playback hint";
+        else if (t->has_video && (v->stream.n || v->n_watermarks || v->n_delogos ||
+                                  v->has_desensitization || v->transcode.video_slim))
+            what = "video stream selection, watermarks, delogo, desensitization and VideoSlim";
+        else if (t->has_audio && (a->stream.n || a->mixing))
+            what = "audio stream selection and mixing";
+    }
+    if (!what)
+        return 0;
+    return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                      "%s: %s is not available in this version of the engine", field, what);
+}
+
+static void report_progress(mc_engine *e, const mc_input *in, bool force)
+{
+    if (!e->opts->progress)
+        return;
+    double f;
+    if (e->total_len > 0) {
+        f = (double)(e->done_len + FFMIN(in ? in->reached : 0, in ? in->est_len : 0)) /
+            (double)e->total_len;
+    } else {
+        /* No durations known: the share of inputs done plus the read position. */
+        size_t k = in ? (size_t)(in - e->inputs) : e->n_inputs;
+        double pos = 0;
+        if (in && in->fmt && in->fmt->pb) {
+            int64_t size = avio_size(in->fmt->pb);
+            if (size > 0)
+                pos = (double)avio_tell(in->fmt->pb) / (double)size;
+        }
+        f = ((double)k + pos) / (double)e->n_inputs;
+    }
+    f = f < 0 ? 0 : f > 1 ? 1 : f;
+    if (!force && f - e->last_progress < 0.005)
+        return;
+    e->last_progress = f;
+    e->opts->progress(f, e->opts->progress_opaque);
+}
+
+static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
+                              const AVPacket *pkt)
+{
+    bool video = dec->codec_type == AVMEDIA_TYPE_VIDEO;
+    const AVStream *st = in->fmt->streams[video ? in->vst : in->ast];
+    int64_t start = av_rescale_q(in->t0 + in->win_start, AV_TIME_BASE_Q, st->time_base);
+    char field[64];
+    mc_input_field(in, field, sizeof(field));
+
+    int rc = avcodec_send_packet(dec, pkt);
+    if (rc < 0 && rc != AVERROR_EOF) {
+        double at = pkt && pkt->pts != AV_NOPTS_VALUE ? (pkt->pts - start) * av_q2d(st->time_base)
+                                                      : 0;
+        return mc_media_error(e, rc, "%s: %s is corrupt: %s data at %.3f s cannot be decoded",
+                              field, in->uri, video ? "video" : "audio", at);
+    }
+    AVFrame *f = e->frame;
+    for (;;) {
+        rc = avcodec_receive_frame(dec, f);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return mc_media_error(e, rc, "%s: %s is corrupt: %s cannot be decoded", field,
+                                  in->uri, video ? "video" : "audio");
+        int64_t ts = f->best_effort_timestamp;
+        if (ts == AV_NOPTS_VALUE) {
+            av_frame_unref(f);
+            continue;
+        }
+        f->pts = ts - start;
+        if (f->pts >= 0 && (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))) {
+            double at = f->pts * av_q2d(st->time_base);
+            av_frame_unref(f);
+            return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
+                              "%s: %s is corrupt: damaged %s at %.3f s", field, in->uri,
+                              video ? "video" : "audio", at);
+        }
+        in->frames_decoded++;
+        for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
+            mc_ostream *os = video ? e->outputs[i].v : e->outputs[i].a;
+            if (os && !os->copy)
+                rc = mc_chain_push(e, os, in, f);
+        }
+        av_frame_unref(f);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* Advance in->reached with a packet of a selected stream; false once the packet starts
+ * at or after the end of the window. */
+static bool track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st)
+{
+    int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    if (ts == AV_NOPTS_VALUE)
+        return true;
+    int64_t rel = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - in->t0 - in->win_start;
+    int64_t dts_rel = pkt->dts != AV_NOPTS_VALUE
+                          ? av_rescale_q(pkt->dts, st->time_base, AV_TIME_BASE_Q) - in->t0 -
+                                in->win_start
+                          : rel;
+    int64_t end = rel + av_rescale_q(pkt->duration, st->time_base, AV_TIME_BASE_Q);
+    end = FFMIN(end, in->win_len);
+    if (end > in->reached)
+        in->reached = end;
+    return dts_rel < in->win_len;
+}
+
+static int run_input(mc_engine *e, mc_input *in)
+{
+    char field[64];
+    mc_input_field(in, field, sizeof(field));
+    AVPacket *pkt = e->pkt;
+    bool v_done = in->vst < 0, a_done = in->ast < 0;
+    int rc = 0;
+    while (rc >= 0) {
+        if (e->opts->cancel && atomic_load(e->opts->cancel))
+            return mc_err_set(e->err, MC_ECANCELED, NULL, "the task was canceled");
+        rc = av_read_frame(in->fmt, pkt);
+        if (rc == AVERROR(EAGAIN)) {
+            rc = 0;
+            continue;
+        }
+        if (rc == AVERROR_EOF) {
+            rc = 0;
+            break;
+        }
+        if (rc < 0)
+            return mc_media_error(e, rc == AVERROR(EIO) ? rc : AVERROR_INVALIDDATA,
+                                  "%s: reading %s failed", field, in->uri);
+        int idx = pkt->stream_index;
+        if (idx != in->vst && idx != in->ast) {
+            av_packet_unref(pkt);
+            continue;
+        }
+        const AVStream *st = in->fmt->streams[idx];
+        if (!track_packet(in, pkt, st)) {
+            v_done |= idx == in->vst;
+            a_done |= idx == in->ast;
+            av_packet_unref(pkt);
+            if (v_done && a_done)
+                break;
+            continue;
+        }
+        for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
+            mc_ostream *os = idx == in->vst ? e->outputs[i].v : e->outputs[i].a;
+            if (os && os->copy)
+                rc = mc_output_copy_packet(e, os, in, pkt);
+        }
+        AVCodecContext *dec = idx == in->vst ? in->vdec : in->adec;
+        if (rc >= 0 && dec)
+            rc = decode_and_fan_out(e, in, dec, pkt);
+        av_packet_unref(pkt);
+        report_progress(e, in, false);
+    }
+    if (rc >= 0 && in->fmt->pb && in->fmt->pb->error < 0)
+        return mc_media_error(e, in->fmt->pb->error, "%s: reading %s failed", field, in->uri);
+    if (rc >= 0 && in->vdec)
+        rc = decode_and_fan_out(e, in, in->vdec, NULL);
+    if (rc >= 0 && in->adec)
+        rc = decode_and_fan_out(e, in, in->adec, NULL);
+    return rc;
+}
+
+/* What the selected streams should have given, from the container's header. */
+static int64_t expected_len(const mc_input *in)
+{
+    int64_t best = 0;
+    int idx[2] = {in->vst, in->ast};
+    for (int i = 0; i < 2; i++) {
+        if (idx[i] < 0)
+            continue;
+        const AVStream *st = in->fmt->streams[idx[i]];
+        if (st->duration > 0 && st->duration != AV_NOPTS_VALUE) {
+            int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+            int64_t end = av_rescale_q(start + st->duration, st->time_base, AV_TIME_BASE_Q);
+            best = FFMAX(best, end - in->t0);
+        }
+    }
+    if (!best && in->fmt->duration > 0 && in->fmt->duration != AV_NOPTS_VALUE)
+        best = in->fmt->duration;
+    if (!best)
+        return 0;
+    return FFMIN(best - in->win_start, in->win_len);
+}
+
+static int finish_input(mc_engine *e, mc_input *in)
+{
+    char field[64];
+    mc_input_field(in, field, sizeof(field));
+    int64_t seg_len = FFMAX(0, in->reached);
+    if (seg_len == 0)
+        return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
+                          "%s: %s has nothing to process between StartTime and its end", field,
+                          in->uri);
+    /* A file cut short still demuxes cleanly up to the cut: compare with its header. */
+    int64_t want = expected_len(in);
+    int64_t slack = FFMAX(AV_TIME_BASE / 2, want / 20);
+    if (want > 0 && seg_len + slack < want)
+        return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
+                          "%s: %s ends at %.3f s but its header says %.3f s: the file is "
+                          "truncated or corrupt",
+                          field, in->uri, (double)seg_len / AV_TIME_BASE,
+                          (double)want / AV_TIME_BASE);
+    int rc = 0;
+    for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
+        mc_ostream *streams[2] = {e->outputs[i].v, e->outputs[i].a};
+        for (int k = 0; k < 2 && rc >= 0; k++)
+            if (streams[k] && !streams[k]->copy &&
+                (streams[k]->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->ast) >= 0)
+                rc = mc_chain_end_input(e, streams[k], in, seg_len);
+    }
+    mc_log(MC_LOG_DEBUG, "%s: %.3f s processed, output continues at %.3f s", field,
+           (double)seg_len / AV_TIME_BASE, (double)(e->done_len + seg_len) / AV_TIME_BASE);
+    e->done_len += seg_len;
+    for (size_t i = 0; i < e->n_outputs; i++)
+        if (e->outputs[i].v && !e->outputs[i].v->copy)
+            e->outputs[i].v->offset =
+                av_rescale_q(e->done_len, AV_TIME_BASE_Q, e->outputs[i].v->enc_tb);
+    return rc;
+}
+
+static int open_inputs(mc_engine *e)
+{
+    const mc_job *job = e->job;
+    e->inputs = calloc(job->n_sources, sizeof(*e->inputs));
+    if (!e->inputs)
+        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    for (size_t i = 0; i < job->n_sources; i++) {
+        if (job->sources[i].attached)
+            continue;
+        mc_input *in = &e->inputs[e->n_inputs];
+        in->source_index = (int)i;
+        in->src = &job->sources[i];
+        in->vst = in->ast = -1;
+        if ((int)i == job->alignment_index)
+            e->align = e->n_inputs;
+        e->n_inputs++;
+        int rc = mc_input_open(e, in);
+        if (rc < 0)
+            return rc;
+        e->total_len += in->est_len > 0 ? in->est_len : 0;
+    }
+    for (size_t i = 0; i < e->n_inputs; i++)
+        if (e->inputs[i].est_len <= 0)
+            e->total_len = 0; /* one unknown length makes the sum meaningless */
+    return 0;
+}
+
+static int collect_results(mc_engine *e, mc_result *res)
+{
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        const mc_output *out = &e->outputs[i];
+        mc_media_info info = {0};
+        int rc = mc_probe_file(out->path, &info, e->err);
+        if (rc < 0)
+            return rc;
+        char *uri = mc_strdup(out->uri);
+        char *container = mc_strdup(mc_container_name(out->t->container));
+        if (!uri || !container || mc_result_add_output(res, out->target_index, uri, container,
+                                                       &info) < 0) {
+            free(uri);
+            free(container);
+            mc_media_info_clear(&info);
+            return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+        }
+    }
+    return 0;
+}
+
+int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *result, mc_err *err)
+{
+    mc_engine e = {.job = job, .opts = opts, .err = err};
+    mc_result res = {0};
+    int64_t t_start = av_gettime_relative();
+    int rc = check_supported(&e);
+    if (rc < 0)
+        goto out;
+    rc = mc_hw_device_open(opts->backend, NULL, &e.dev, err);
+    if (rc < 0)
+        goto out;
+    e.pkt = av_packet_alloc();
+    e.frame = av_frame_alloc();
+    size_t n_out = 0;
+    for (size_t i = 0; i < job->n_targets; i++)
+        n_out += job->targets[i].uri != NULL;
+    e.outputs = calloc(n_out ? n_out : 1, sizeof(*e.outputs));
+    if (!e.pkt || !e.frame || !e.outputs) {
+        rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < job->n_targets; i++) {
+        if (!job->targets[i].uri)
+            continue;
+        e.outputs[e.n_outputs].t = &job->targets[i];
+        e.outputs[e.n_outputs].target_index = (int)i;
+        e.n_outputs++;
+    }
+
+    rc = open_inputs(&e);
+    if (rc >= 0)
+        rc = mc_plan_outputs(&e);
+    for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
+        rc = mc_output_open(&e, &e.outputs[i]);
+        if (rc >= 0)
+            rc = mc_output_write_header(&e, &e.outputs[i]);
+    }
+    for (size_t k = 0; rc >= 0 && k < e.n_inputs; k++) {
+        mc_input *in = &e.inputs[k];
+        rc = mc_input_open_decoders(&e, in);
+        if (rc >= 0)
+            rc = mc_input_seek(&e, in);
+        if (rc >= 0)
+            rc = run_input(&e, in);
+        if (rc >= 0)
+            rc = finish_input(&e, in);
+        res.frames_decoded += in->frames_decoded;
+        /* Done with this source: give its memory back before the next one. */
+        mc_input_close(in);
+    }
+    for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
+        rc = mc_output_finish(&e, &e.outputs[i]);
+        if (e.outputs[i].v)
+            res.frames_encoded += e.outputs[i].v->frames_out;
+    }
+    if (rc >= 0)
+        rc = collect_results(&e, &res);
+    if (rc < 0)
+        goto out;
+
+    snprintf(res.device, sizeof(res.device), "%s", mc_hw_device_name(e.dev));
+    res.input_duration = (double)e.done_len / AV_TIME_BASE;
+    res.elapsed = (double)(av_gettime_relative() - t_start) / 1e6;
+    if (opts->progress)
+        opts->progress(1.0, opts->progress_opaque);
+    *result = res;
+    memset(&res, 0, sizeof(res));
+out:
+    if (rc < 0 && err && err->rc == 0)
+        mc_err_set(err, rc, NULL, "the task failed (%s)", av_err2str(rc));
+    mc_result_clear(&res);
+    for (size_t i = 0; i < e.n_outputs; i++)
+        mc_output_free(&e.outputs[i]);
+    free(e.outputs);
+    for (size_t i = 0; i < e.n_inputs; i++)
+        mc_input_close(&e.inputs[i]);
+    free(e.inputs);
+    av_packet_free(&e.pkt);
+    av_frame_free(&e.frame);
+    mc_hw_device_unref(&e.dev);
+    return rc < 0 ? (err && err->rc ? err->rc : rc) : 0;
+}

@@ -1,0 +1,256 @@
+/* Sources: opening, stream selection, decoders and seeking. */
+#include "media_priv.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libavutil/avstring.h>
+
+const char *mc_input_field(const mc_input *in, char *buf, size_t size)
+{
+    snprintf(buf, size, "Sources[%d]", in->source_index);
+    return buf;
+}
+
+static bool is_mc_code(int rc)
+{
+    return rc == MC_EMISSING || rc == MC_EJSON || rc == MC_ELIMIT || rc == MC_EUNSUPPORTED ||
+           rc == MC_EMEDIA || rc == MC_ECANCELED;
+}
+
+int mc_media_error(mc_engine *e, int rc, const char *what, ...)
+{
+    char msg[MC_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(msg, sizeof(msg), what, ap);
+    va_end(ap);
+    bool media = rc == AVERROR_INVALIDDATA || rc == AVERROR_EOF || rc == MC_EMEDIA ||
+                 rc == AVERROR_DECODER_NOT_FOUND || rc == AVERROR_DEMUXER_NOT_FOUND;
+    int out = media ? MC_EMEDIA : rc;
+    const char *code = media ? "InvalidMedia" : mc_err_code_for(rc);
+    if (is_mc_code(rc))
+        return mc_err_set(e->err, out, code, "%s", msg);
+    return mc_err_set(e->err, out, code, "%s (%s)", msg, av_err2str(rc));
+}
+
+/*
+ * Every file a demuxer opens (an HLS playlist's segments, say) goes through this hook, so a
+ * source in the object store can only pull in other files of the store.
+ */
+static int (*default_io_open)(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
+                              AVDictionary **options);
+
+static int guarded_io_open(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
+                           AVDictionary **options)
+{
+    const char *root = s->opaque;
+    const char *path = url;
+    if (av_strstart(url, "file:", &path)) {
+        /* file:path */
+    } else if (strchr(url, ':') && url[0] != '/') {
+        av_log(s, AV_LOG_ERROR, "refusing to open %s: only files of the store\n", url);
+        return AVERROR(EPERM);
+    }
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return AVERROR(errno);
+    size_t n = strlen(root);
+    if (strncmp(real, root, n) != 0 || real[n] != '/') {
+        av_log(s, AV_LOG_ERROR, "refusing to open %s: outside the object store\n", url);
+        return AVERROR(EPERM);
+    }
+    return default_io_open(s, pb, url, flags, options);
+}
+
+static int select_stream(AVFormatContext *fmt, enum AVMediaType type)
+{
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        const AVStream *st = fmt->streams[i];
+        if (st->codecpar->codec_type != type)
+            continue;
+        if (type == AVMEDIA_TYPE_VIDEO && (st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            continue;
+        if (st->codecpar->codec_id == AV_CODEC_ID_NONE)
+            continue;
+        return (int)i;
+    }
+    return -1;
+}
+
+static int64_t input_length(const AVFormatContext *fmt)
+{
+    if (fmt->duration > 0 && fmt->duration != AV_NOPTS_VALUE)
+        return fmt->duration;
+    int64_t best = 0;
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        const AVStream *st = fmt->streams[i];
+        if (st->duration > 0 && st->duration != AV_NOPTS_VALUE) {
+            int64_t d = av_rescale_q(st->duration, st->time_base, AV_TIME_BASE_Q);
+            if (d > best)
+                best = d;
+        }
+    }
+    return best;
+}
+
+int mc_input_open(mc_engine *e, mc_input *in)
+{
+    char field[64], ufield[80];
+    mc_input_field(in, field, sizeof(field));
+    snprintf(ufield, sizeof(ufield), "%s.URI", field);
+
+    mc_uri uri;
+    int rc = mc_uri_resolve(e->opts->store, in->src->uri, e->opts->uri_flags, ufield, &uri, e->err);
+    if (rc < 0)
+        return rc;
+    in->uri = mc_strdup(in->src->uri);
+    in->path = uri.path;
+    uri.path = NULL;
+    bool in_store = uri.scheme == MC_URI_OSS;
+    mc_uri_clear(&uri);
+    if (!in->uri)
+        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+
+    struct stat sb;
+    if (stat(in->path, &sb) < 0 || S_ISDIR(sb.st_mode))
+        return mc_err_set(e->err, -ENOENT, "ResourceNotFound", "%s: %s does not exist", ufield,
+                          in->uri);
+
+    AVFormatContext *fmt = avformat_alloc_context();
+    if (!fmt)
+        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    if (in_store) {
+        default_io_open = fmt->io_open;
+        fmt->io_open = guarded_io_open;
+        fmt->opaque = (void *)mc_store_root(e->opts->store);
+    }
+    AVDictionary *opts = NULL;
+    av_dict_set(&opts, "protocol_whitelist", "file,crypto,data", 0);
+    rc = avformat_open_input(&fmt, in->path, NULL, &opts);
+    av_dict_free(&opts);
+    if (rc < 0)
+        return mc_media_error(e, rc == AVERROR(EPERM) ? rc : AVERROR_INVALIDDATA,
+                              "%s: %s is not a media file that can be read", field, in->uri);
+    in->fmt = fmt;
+    rc = avformat_find_stream_info(fmt, NULL);
+    if (rc < 0)
+        return mc_media_error(e, AVERROR_INVALIDDATA, "%s: cannot read the streams of %s", field,
+                              in->uri);
+
+    in->vst = in->src->disable_video ? -1 : select_stream(fmt, AVMEDIA_TYPE_VIDEO);
+    in->ast = in->src->disable_audio ? -1 : select_stream(fmt, AVMEDIA_TYPE_AUDIO);
+    if (in->vst < 0 && in->ast < 0)
+        return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
+                          "%s: %s has no %s stream to process", field, in->uri,
+                          in->src->disable_video ? "audio"
+                          : in->src->disable_audio ? "video"
+                                                   : "audio or video");
+
+    in->t0 = fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time : 0;
+    in->win_start = llrint(in->src->start_time * AV_TIME_BASE);
+    in->win_len = in->src->duration > 0 ? llrint(in->src->duration * AV_TIME_BASE) : INT64_MAX;
+    int64_t len = input_length(fmt);
+    if (len > 0) {
+        /* A little slack: container durations are rounded. */
+        if (in->win_start > 0 && in->win_start >= len)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "%s.StartTime: %.3f s is at or beyond the end of %s (%.3f s)",
+                              field, in->src->start_time, in->uri, (double)len / AV_TIME_BASE);
+        in->est_len = FFMIN(len - in->win_start, in->win_len);
+    } else {
+        in->est_len = in->win_len != INT64_MAX ? in->win_len : 0;
+    }
+    if (in->vst >= 0) {
+        const AVStream *st = fmt->streams[in->vst];
+        in->rotation = mc_stream_rotation(st);
+        AVRational r = st->avg_frame_rate;
+        if (r.num <= 0 || r.den <= 0 || av_q2d(r) > 240)
+            r = st->r_frame_rate;
+        if (r.num <= 0 || r.den <= 0 || av_q2d(r) > 240)
+            r = (AVRational){0, 1};
+        in->fps = r;
+    }
+    return 0;
+}
+
+static int open_decoder(mc_engine *e, mc_input *in, int index, AVCodecContext **out)
+{
+    char field[64];
+    mc_input_field(in, field, sizeof(field));
+    AVStream *st = in->fmt->streams[index];
+    const AVCodec *codec = NULL;
+    bool video = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
+    int rc = video ? mc_hw_find_decoder(e->dev, st, &codec) : 0;
+    if (!video || rc == -ENOSYS) {
+        codec = avcodec_find_decoder(st->codecpar->codec_id);
+        rc = codec ? 0 : AVERROR_DECODER_NOT_FOUND;
+    }
+    if (rc < 0)
+        return mc_media_error(e, AVERROR_DECODER_NOT_FOUND, "%s: no decoder for %s stream %d (%s)",
+                              field, av_get_media_type_string(st->codecpar->codec_type), index,
+                              avcodec_get_name(st->codecpar->codec_id));
+    AVCodecContext *dec = avcodec_alloc_context3(codec);
+    if (!dec)
+        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    rc = avcodec_parameters_to_context(dec, st->codecpar);
+    if (rc < 0)
+        goto fail;
+    dec->pkt_timebase = st->time_base;
+    if (video) {
+        rc = mc_hw_setup_decoder(e->dev, dec);
+        if (rc == -ENOSYS)
+            rc = 0;
+    } else {
+        dec->thread_count = 0;
+    }
+    if (rc < 0)
+        goto fail;
+    rc = avcodec_open2(dec, codec, NULL);
+    if (rc < 0)
+        goto fail;
+    *out = dec;
+    return 0;
+fail:
+    avcodec_free_context(&dec);
+    return mc_media_error(e, rc, "%s: cannot open the %s decoder for stream %d", field,
+                          codec->name, index);
+}
+
+int mc_input_open_decoders(mc_engine *e, mc_input *in)
+{
+    int rc = 0;
+    if (in->decode_v && !in->vdec)
+        rc = open_decoder(e, in, in->vst, &in->vdec);
+    if (rc >= 0 && in->decode_a && !in->adec)
+        rc = open_decoder(e, in, in->ast, &in->adec);
+    return rc;
+}
+
+int mc_input_seek(mc_engine *e, mc_input *in)
+{
+    (void)e;
+    if (in->win_start <= 0)
+        return 0;
+    int64_t ts = in->t0 + in->win_start;
+    int rc = avformat_seek_file(in->fmt, -1, INT64_MIN, ts, ts, 0);
+    if (rc < 0) {
+        /* Not seekable: read from the start; the trim filters drop what comes before. */
+        mc_log(MC_LOG_DEBUG, "seek in %s failed (%s), reading from the start", in->uri,
+               av_err2str(rc));
+    }
+    return 0;
+}
+
+void mc_input_close(mc_input *in)
+{
+    avcodec_free_context(&in->vdec);
+    avcodec_free_context(&in->adec);
+    avformat_close_input(&in->fmt);
+    mc_freep(&in->uri);
+    mc_freep(&in->path);
+}

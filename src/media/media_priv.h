@@ -1,0 +1,168 @@
+/*
+ * Engine internals shared by the files of src/media. Not installed; nothing outside this
+ * folder includes it.
+ *
+ * Shape of a run: every non-attached source is an mc_input, demuxed and decoded once; every
+ * container target is an mc_output with at most one video and one audio mc_ostream. An
+ * ostream either copies packets of the (single) input or encodes frames that a per-input
+ * filter chain (trim, fps, scale, rotate, format / resample) made from the decoded frames.
+ * Sources play one after another (concatenation): each input's frames are placed on the
+ * output timeline at the sum of the previous inputs' durations.
+ */
+#ifndef MC_MEDIA_PRIV_H
+#define MC_MEDIA_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+
+#include "mc_hwaccel.h"
+#include "mc_log.h"
+#include "mc_media.h"
+#include "mc_str.h"
+
+typedef struct mc_input {
+    int source_index; /* index in job->sources */
+    const mc_source *src;
+    char *uri;
+    char *path;
+    AVFormatContext *fmt;
+    int vst, ast; /* selected stream index, -1 = none */
+    bool decode_v, decode_a;     /* some target encodes that stream */
+    AVCodecContext *vdec, *adec; /* their decoders, opened when the input's turn comes */
+    int64_t t0;                  /* container start time, AV_TIME_BASE units */
+    int64_t win_start;           /* Source.StartTime, AV_TIME_BASE units, relative to t0 */
+    int64_t win_len;             /* Source.Duration, AV_TIME_BASE units, INT64_MAX = to the end */
+    int64_t est_len;             /* what this input should contribute (progress), 0 unknown */
+    int rotation;                /* display rotation of the video, clockwise 0/90/180/270 */
+    AVRational fps;              /* frame rate of the video, 0/1 unknown */
+    /* Measured while running, relative to win_start, AV_TIME_BASE units. */
+    int64_t reached;             /* furthest end of a selected stream's frame or packet */
+    int64_t frames_decoded;
+} mc_input;
+
+/* What a video ostream produces (decided by plan.c before any frame is decoded). */
+typedef struct mc_vplan {
+    const AVCodec *codec;
+    int width, height;
+    enum AVPixelFormat pix_fmt;
+    AVRational fps; /* 0/1: keep the source timestamps (variable frame rate) */
+    enum mc_scale_type scale_type;
+    bool scale_given; /* the request gave Resolution */
+    int user_rotation;
+    mc_hw_rate rate;
+} mc_vplan;
+
+typedef struct mc_aplan {
+    const AVCodec *codec; /* NULL for AMR-NB, which has no FFmpeg encoder here */
+    enum mc_acodec acodec;
+    int sample_rate;
+    AVChannelLayout layout;
+    enum AVSampleFormat sample_fmt;
+    int64_t bitrate; /* 0 = encoder default or quality mode */
+    int quality;     /* -1 = unset */
+    int bits_per_sample;
+} mc_aplan;
+
+typedef struct mc_amr_enc mc_amr_enc;
+
+typedef struct mc_ostream {
+    struct mc_output *out;
+    enum AVMediaType type;
+    bool copy;
+    AVStream *st;
+    int copy_index; /* copy: the input stream */
+    mc_vplan v;
+    mc_aplan a;
+    AVCodecContext *enc; /* NULL when copying or for AMR */
+    mc_amr_enc *amr;
+    AVRational enc_tb;
+    int frame_size; /* audio samples per encoder frame */
+    /* The filter chain for the current input, rebuilt when the input or its frame
+     * parameters change. */
+    AVFilterGraph *graph;
+    AVFilterContext *src, *sink;
+    int cfg_input; /* input the chain was built for */
+    int cfg_w, cfg_h, cfg_fmt, cfg_rate;
+    AVRational cfg_sar;
+    AVChannelLayout cfg_layout;
+    AVAudioFifo *fifo;
+    int64_t last_end; /* end of the last frame fed to the chain, input time base */
+    int64_t offset;   /* output time where the current input starts, enc_tb */
+    int64_t next_pts; /* audio: samples sent to the encoder */
+    int64_t seg_end;  /* audio: output sample where the current input ends, INT64_MAX open */
+    AVFrame *frame;   /* scratch */
+    AVPacket *pkt;    /* scratch */
+    int64_t frames_in, frames_out;
+} mc_ostream;
+
+typedef struct mc_output {
+    int target_index;
+    const mc_target *t;
+    char *uri;
+    char *path;
+    mc_atomic_file *file;
+    AVFormatContext *mux;
+    mc_ostream *v, *a;
+    bool header_written;
+} mc_output;
+
+typedef struct mc_engine {
+    const mc_job *job;
+    const mc_engine_opts *opts;
+    mc_err *err;
+    mc_hw_device *dev;
+    mc_input *inputs;
+    size_t n_inputs;
+    size_t align; /* index in inputs of the AlignmentIndex source */
+    mc_output *outputs;
+    size_t n_outputs;
+    AVPacket *pkt;
+    AVFrame *frame;
+    int64_t total_len; /* sum of inputs' est_len, AV_TIME_BASE units */
+    int64_t done_len;  /* output time of the current input's start, AV_TIME_BASE units */
+    double last_progress;
+} mc_engine;
+
+/* input.c */
+int mc_input_open(mc_engine *e, mc_input *in);
+void mc_input_close(mc_input *in);
+int mc_input_open_decoders(mc_engine *e, mc_input *in);
+int mc_input_seek(mc_engine *e, mc_input *in);
+const char *mc_input_field(const mc_input *in, char *buf, size_t size); /* "Sources[2]" */
+
+/* plan.c */
+int mc_plan_outputs(mc_engine *e);
+const char *mc_container_muxer(enum mc_container c);
+
+/* chain.c */
+int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *frame);
+int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len);
+void mc_chain_free(mc_ostream *os);
+
+/* output.c */
+int mc_output_open(mc_engine *e, mc_output *out);
+int mc_output_write_header(mc_engine *e, mc_output *out);
+int mc_output_copy_packet(mc_engine *e, mc_ostream *os, const mc_input *in, AVPacket *pkt);
+int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame);
+int mc_output_finish(mc_engine *e, mc_output *out);
+void mc_output_free(mc_output *out);
+
+/* amr.c: AMR-NB through libopencore-amrnb (Debian's FFmpeg has no AMR-NB encoder). */
+int mc_amr_open(int64_t bitrate, int quality, mc_amr_enc **out);
+/* Encode one frame of 160 s16 mono samples (NULL = nothing, flush is a no-op). */
+int mc_amr_encode(mc_amr_enc *amr, const AVFrame *frame, AVPacket *pkt);
+int64_t mc_amr_bitrate(const mc_amr_enc *amr);
+void mc_amr_free(mc_amr_enc **amr);
+
+/* util */
+int mc_media_error(mc_engine *e, int rc, const char *what, ...)
+    __attribute__((format(printf, 3, 4)));
+int mc_probe_fill(AVFormatContext *fmt, mc_media_info *out);
+int mc_stream_rotation(const AVStream *st);
+
+#endif

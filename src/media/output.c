@@ -1,0 +1,416 @@
+/* Outputs: muxer, streams and encoders of one target, written to a temporary file that is
+ * renamed into place only when everything succeeded. */
+#include "media_priv.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/channel_layout.h>
+#include <libavutil/pixdesc.h>
+
+static int copy_side_data(AVStream *dst, const AVStream *src)
+{
+    for (int i = 0; i < src->nb_side_data; i++) {
+        const AVPacketSideData *sd = &src->side_data[i];
+        uint8_t *p = av_stream_new_side_data(dst, sd->type, sd->size);
+        if (!p)
+            return AVERROR(ENOMEM);
+        memcpy(p, sd->data, sd->size);
+    }
+    return 0;
+}
+
+static void copy_stream_metadata(AVStream *dst, const AVStream *src, bool strip)
+{
+    if (strip)
+        return;
+    const AVDictionaryEntry *lang = av_dict_get(src->metadata, "language", NULL, 0);
+    if (lang)
+        av_dict_set(&dst->metadata, "language", lang->value, 0);
+}
+
+/* Keep the source's codec tag where the muxer accepts it for that codec (hvc1 stays hvc1). */
+static unsigned keep_tag(const AVOutputFormat *ofmt, const AVCodecParameters *par)
+{
+    unsigned tag = par->codec_tag, other;
+    if (!tag || !ofmt->codec_tag)
+        return 0;
+    if (av_codec_get_id(ofmt->codec_tag, tag) == par->codec_id)
+        return tag;
+    if (!av_codec_get_tag2(ofmt->codec_tag, par->codec_id, &other))
+        return tag;
+    return 0;
+}
+
+static int add_copy_stream(mc_engine *e, mc_output *out, mc_ostream *os)
+{
+    const mc_input *in = &e->inputs[0];
+    const AVStream *ist = in->fmt->streams[os->copy_index];
+    AVStream *st = avformat_new_stream(out->mux, NULL);
+    if (!st)
+        return AVERROR(ENOMEM);
+    int rc = avcodec_parameters_copy(st->codecpar, ist->codecpar);
+    if (rc < 0)
+        return rc;
+    st->codecpar->codec_tag = keep_tag(out->mux->oformat, ist->codecpar);
+    st->time_base = ist->time_base;
+    st->avg_frame_rate = ist->avg_frame_rate;
+    st->r_frame_rate = ist->r_frame_rate;
+    st->sample_aspect_ratio = ist->sample_aspect_ratio;
+    st->disposition = ist->disposition & ~AV_DISPOSITION_ATTACHED_PIC;
+    copy_stream_metadata(st, ist, out->t->strip_metadata);
+    os->st = st;
+    return copy_side_data(st, ist);
+}
+
+static const mc_input *first_with(const mc_engine *e, enum AVMediaType type)
+{
+    const mc_input *a = &e->inputs[e->align];
+    if ((type == AVMEDIA_TYPE_VIDEO ? a->vst : a->ast) >= 0)
+        return a;
+    for (size_t i = 0; i < e->n_inputs; i++)
+        if ((type == AVMEDIA_TYPE_VIDEO ? e->inputs[i].vst : e->inputs[i].ast) >= 0)
+            return &e->inputs[i];
+    return NULL;
+}
+
+static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
+{
+    const mc_input *ref = first_with(e, AVMEDIA_TYPE_VIDEO);
+    const AVStream *ist = ref->fmt->streams[ref->vst];
+    const mc_vplan *v = &os->v;
+    AVCodecContext *enc = avcodec_alloc_context3(v->codec);
+    AVDictionary *opts = NULL;
+    if (!enc)
+        return AVERROR(ENOMEM);
+    os->enc = enc;
+    enc->width = v->width;
+    enc->height = v->height;
+    enc->pix_fmt = v->pix_fmt;
+    enc->sample_aspect_ratio = (AVRational){1, 1};
+    if (v->fps.num > 0) {
+        enc->time_base = av_inv_q(v->fps);
+        enc->framerate = v->fps;
+    } else {
+        enc->time_base = ist->time_base;
+        enc->framerate = ref->fps;
+    }
+    enc->color_range = ist->codecpar->color_range;
+    enc->color_primaries = ist->codecpar->color_primaries;
+    enc->color_trc = ist->codecpar->color_trc;
+    enc->colorspace = ist->codecpar->color_space;
+    enc->chroma_sample_location = ist->codecpar->chroma_location;
+    if (out->mux->oformat->flags & AVFMT_GLOBALHEADER)
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    int rc = mc_hw_setup_encoder(e->dev, enc, &opts, &v->rate);
+    if (rc >= 0)
+        rc = avcodec_open2(enc, v->codec, &opts);
+    const AVDictionaryEntry *left = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
+    if (rc >= 0 && left)
+        mc_log(MC_LOG_DEBUG, "%s ignored option %s", v->codec->name, left->key);
+    av_dict_free(&opts);
+    if (rc < 0)
+        return mc_media_error(e, rc, "Targets[%d]: cannot open the %s encoder for %dx%d %s",
+                              out->target_index, v->codec->name, v->width, v->height,
+                              av_get_pix_fmt_name(v->pix_fmt));
+    os->enc_tb = enc->time_base;
+    AVStream *st = avformat_new_stream(out->mux, NULL);
+    if (!st)
+        return AVERROR(ENOMEM);
+    rc = avcodec_parameters_from_context(st->codecpar, enc);
+    st->time_base = enc->time_base;
+    if (v->fps.num > 0)
+        st->avg_frame_rate = v->fps;
+    copy_stream_metadata(st, ist, out->t->strip_metadata);
+    os->st = st;
+    return rc;
+}
+
+/* Bitrate for a 0-100 quality on codecs without a usable VBR scale. */
+static int64_t quality_bitrate(int quality, int64_t lo, int64_t hi, int channels)
+{
+    int64_t stereo = lo + (hi - lo) * quality / 100;
+    return stereo * FFMAX(1, channels) / 2;
+}
+
+static void audio_rate_control(AVCodecContext *enc, const mc_aplan *a)
+{
+    int ch = a->layout.nb_channels;
+    if (a->bitrate > 0) {
+        enc->bit_rate = a->bitrate;
+        return;
+    }
+    enc->bit_rate = 0;
+    bool q = a->quality >= 0;
+    switch (a->acodec) {
+    case MC_ACODEC_AAC:
+        enc->bit_rate = q ? quality_bitrate(a->quality, 32000, 320000, ch) : FFMIN(64000 * ch, 512000);
+        break;
+    case MC_ACODEC_MP3:
+        if (q) {
+            enc->flags |= AV_CODEC_FLAG_QSCALE;
+            enc->global_quality = FF_QP2LAMBDA * (9 - a->quality * 9 / 100);
+        } else {
+            enc->bit_rate = ch > 1 ? 128000 : 64000;
+        }
+        break;
+    case MC_ACODEC_VORBIS:
+        enc->flags |= AV_CODEC_FLAG_QSCALE;
+        enc->global_quality = FF_QP2LAMBDA * (q ? a->quality / 10 : 3);
+        break;
+    case MC_ACODEC_OPUS:
+        enc->bit_rate = q ? quality_bitrate(a->quality, 16000, 256000, ch) : FFMIN(48000 * ch, 510000);
+        break;
+    case MC_ACODEC_AC3:
+        enc->bit_rate = q ? quality_bitrate(a->quality, 96000, 640000, ch)
+                          : (ch <= 2 ? 96000 * ch : 448000);
+        enc->bit_rate = FFMIN(enc->bit_rate, 640000);
+        break;
+    case MC_ACODEC_FLAC:
+        if (q)
+            enc->compression_level = a->quality * 12 / 100;
+        break;
+    default:
+        break;
+    }
+}
+
+static int open_audio_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
+{
+    const mc_input *ref = first_with(e, AVMEDIA_TYPE_AUDIO);
+    const AVStream *ist = ref->fmt->streams[ref->ast];
+    const mc_aplan *a = &os->a;
+    AVStream *st = avformat_new_stream(out->mux, NULL);
+    if (!st)
+        return AVERROR(ENOMEM);
+    os->st = st;
+    os->enc_tb = (AVRational){1, a->sample_rate};
+    int rc;
+    if (!a->codec) { /* AMR-NB */
+        rc = mc_amr_open(a->bitrate, a->quality, &os->amr);
+        if (rc < 0)
+            return mc_media_error(e, rc, "Targets[%d]: cannot open the AMR-NB encoder",
+                                  out->target_index);
+        st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+        st->codecpar->codec_id = AV_CODEC_ID_AMR_NB;
+        st->codecpar->sample_rate = a->sample_rate;
+        st->codecpar->frame_size = 160;
+        st->codecpar->bit_rate = mc_amr_bitrate(os->amr);
+        rc = av_channel_layout_copy(&st->codecpar->ch_layout, &a->layout);
+        os->frame_size = 160;
+    } else {
+        AVCodecContext *enc = avcodec_alloc_context3(a->codec);
+        if (!enc)
+            return AVERROR(ENOMEM);
+        os->enc = enc;
+        enc->sample_rate = a->sample_rate;
+        enc->sample_fmt = a->sample_fmt;
+        enc->time_base = os->enc_tb;
+        rc = av_channel_layout_copy(&enc->ch_layout, &a->layout);
+        if (a->acodec == MC_ACODEC_FLAC)
+            enc->bits_per_raw_sample = a->bits_per_sample;
+        audio_rate_control(enc, a);
+        if (out->mux->oformat->flags & AVFMT_GLOBALHEADER)
+            enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+        if (rc >= 0)
+            rc = avcodec_open2(enc, a->codec, NULL);
+        if (rc < 0) {
+            char layout[64];
+            av_channel_layout_describe(&a->layout, layout, sizeof(layout));
+            return mc_media_error(e, rc, "Targets[%d]: cannot open the %s encoder for %d Hz %s",
+                                  out->target_index, a->codec->name, a->sample_rate, layout);
+        }
+        os->frame_size = enc->frame_size > 0 ? enc->frame_size : 1024;
+        rc = avcodec_parameters_from_context(st->codecpar, enc);
+    }
+    st->time_base = os->enc_tb;
+    copy_stream_metadata(st, ist, out->t->strip_metadata);
+    os->fifo = av_audio_fifo_alloc(a->sample_fmt, a->layout.nb_channels, os->frame_size * 4);
+    if (!os->fifo)
+        return AVERROR(ENOMEM);
+    return rc;
+}
+
+int mc_output_open(mc_engine *e, mc_output *out)
+{
+    const char *muxer = mc_container_muxer(out->t->container);
+    int rc = avformat_alloc_output_context2(&out->mux, NULL, muxer, NULL);
+    if (rc < 0)
+        return mc_media_error(e, rc, "Targets[%d]: cannot create a %s muxer", out->target_index,
+                              muxer);
+    const mc_input *primary = &e->inputs[e->align];
+    if (out->t->strip_metadata)
+        out->mux->flags |= AVFMT_FLAG_BITEXACT;
+    else
+        av_dict_copy(&out->mux->metadata, primary->fmt->metadata, 0);
+
+    mc_ostream *streams[2] = {out->v, out->a};
+    for (int i = 0; i < 2; i++) {
+        mc_ostream *os = streams[i];
+        if (!os)
+            continue;
+        if (os->copy)
+            rc = add_copy_stream(e, out, os);
+        else if (os->type == AVMEDIA_TYPE_VIDEO)
+            rc = open_video_encoder(e, out, os);
+        else
+            rc = open_audio_encoder(e, out, os);
+        if (rc < 0)
+            return mc_media_error(e, rc, "Targets[%d]: cannot set up the %s stream",
+                                  out->target_index, av_get_media_type_string(os->type));
+    }
+
+    rc = mc_atomic_open(out->path, &out->file, e->err);
+    if (rc < 0)
+        return rc;
+    /* The mp4 muxer reopens its file by name to move the index to the front. */
+    av_freep(&out->mux->url);
+    out->mux->url = av_strdup(mc_atomic_tmp_path(out->file));
+    if (!out->mux->url)
+        return AVERROR(ENOMEM);
+    rc = avio_open(&out->mux->pb, out->mux->url, AVIO_FLAG_WRITE);
+    if (rc < 0)
+        return mc_media_error(e, rc, "Targets[%d]: cannot write %s", out->target_index, out->uri);
+    return 0;
+}
+
+int mc_output_write_header(mc_engine *e, mc_output *out)
+{
+    AVDictionary *opts = NULL;
+    enum mc_container c = out->t->container;
+    /* Web players start sooner when the index comes first. */
+    if (c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV)
+        av_dict_set(&opts, "movflags", "+faststart", 0);
+    int rc = avformat_write_header(out->mux, &opts);
+    av_dict_free(&opts);
+    if (rc < 0)
+        return mc_media_error(e, rc, "Targets[%d]: cannot start writing %s (%s)",
+                              out->target_index, out->uri, mc_container_name(c));
+    out->header_written = true;
+    return 0;
+}
+
+static int write_packet(mc_engine *e, mc_ostream *os, AVPacket *pkt)
+{
+    pkt->stream_index = os->st->index;
+    int rc = av_interleaved_write_frame(os->out->mux, pkt);
+    if (rc < 0)
+        return mc_media_error(e, rc, "Targets[%d]: writing %s failed", os->out->target_index,
+                              os->out->uri);
+    return 0;
+}
+
+int mc_output_copy_packet(mc_engine *e, mc_ostream *os, const mc_input *in, AVPacket *pkt)
+{
+    AVRational tb = in->fmt->streams[pkt->stream_index]->time_base;
+    int64_t start = av_rescale_q(in->t0 + in->win_start, AV_TIME_BASE_Q, tb);
+    int rc = av_packet_ref(os->pkt, pkt);
+    if (rc < 0)
+        return rc;
+    AVPacket *p = os->pkt;
+    if (p->pts != AV_NOPTS_VALUE)
+        p->pts -= start;
+    if (p->dts != AV_NOPTS_VALUE)
+        p->dts -= start;
+    p->pos = -1;
+    av_packet_rescale_ts(p, tb, os->st->time_base);
+    os->frames_out++;
+    return write_packet(e, os, p);
+}
+
+static int receive_packets(mc_engine *e, mc_ostream *os)
+{
+    for (;;) {
+        int rc = avcodec_receive_packet(os->enc, os->pkt);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return mc_media_error(e, rc, "Targets[%d]: encoding %s failed",
+                                  os->out->target_index, av_get_media_type_string(os->type));
+        av_packet_rescale_ts(os->pkt, os->enc_tb, os->st->time_base);
+        rc = write_packet(e, os, os->pkt);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame)
+{
+    if (frame)
+        os->frames_out++;
+    if (os->amr) {
+        if (!frame)
+            return 0;
+        int rc = mc_amr_encode(os->amr, frame, os->pkt);
+        if (rc < 0)
+            return mc_media_error(e, rc, "Targets[%d]: AMR-NB encoding failed",
+                                  os->out->target_index);
+        av_packet_rescale_ts(os->pkt, os->enc_tb, os->st->time_base);
+        return write_packet(e, os, os->pkt);
+    }
+    int rc = avcodec_send_frame(os->enc, frame);
+    if (rc < 0 && rc != AVERROR_EOF)
+        return mc_media_error(e, rc, "Targets[%d]: encoding %s failed", os->out->target_index,
+                              av_get_media_type_string(os->type));
+    return receive_packets(e, os);
+}
+
+int mc_output_finish(mc_engine *e, mc_output *out)
+{
+    mc_ostream *streams[2] = {out->v, out->a};
+    for (int i = 0; i < 2; i++) {
+        mc_ostream *os = streams[i];
+        if (!os || os->copy)
+            continue;
+        if (os->frames_out == 0)
+            return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
+                              "Targets[%d]: no %s could be decoded from the sources",
+                              out->target_index,
+                              os->type == AVMEDIA_TYPE_VIDEO ? "video frames" : "audio samples");
+        if (os->enc) {
+            int rc = mc_output_encode(e, os, NULL);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    int rc = av_write_trailer(out->mux);
+    if (rc < 0)
+        return mc_media_error(e, rc, "Targets[%d]: finishing %s failed", out->target_index,
+                              out->uri);
+    rc = avio_closep(&out->mux->pb);
+    if (rc < 0)
+        return mc_media_error(e, rc, "Targets[%d]: closing %s failed", out->target_index,
+                              out->uri);
+    return mc_atomic_commit(&out->file, e->err);
+}
+
+static void ostream_free(mc_ostream **pos)
+{
+    mc_ostream *os = *pos;
+    if (!os)
+        return;
+    mc_chain_free(os);
+    avcodec_free_context(&os->enc);
+    mc_amr_free(&os->amr);
+    if (os->fifo)
+        av_audio_fifo_free(os->fifo);
+    av_channel_layout_uninit(&os->a.layout);
+    av_frame_free(&os->frame);
+    av_packet_free(&os->pkt);
+    free(os);
+    *pos = NULL;
+}
+
+void mc_output_free(mc_output *out)
+{
+    ostream_free(&out->v);
+    ostream_free(&out->a);
+    if (out->mux) {
+        avio_closep(&out->mux->pb);
+        avformat_free_context(out->mux);
+        out->mux = NULL;
+    }
+    mc_atomic_abort(&out->file);
+    mc_freep(&out->uri);
+    mc_freep(&out->path);
+}

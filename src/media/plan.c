@@ -1,0 +1,620 @@
+/*
+ * Planning: for every container target, decide before decoding anything whether each stream
+ * is copied or encoded, and with exactly which size, frame rate, pixel format, sample rate,
+ * channel layout and encoder. The filter chains are then built to produce exactly that, so
+ * encoders and muxers can be opened up front and mid-stream changes are absorbed.
+ */
+#include "media_priv.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libavutil/channel_layout.h>
+#include <libavutil/pixdesc.h>
+
+const char *mc_container_muxer(enum mc_container c)
+{
+    static const char *const names[MC_CONTAINER__COUNT] = {
+        [MC_CONTAINER_MP4] = "mp4",  [MC_CONTAINER_MKV] = "matroska", [MC_CONTAINER_MOV] = "mov",
+        [MC_CONTAINER_ASF] = "asf",  [MC_CONTAINER_AVI] = "avi",      [MC_CONTAINER_MXF] = "mxf",
+        [MC_CONTAINER_TS] = "mpegts", [MC_CONTAINER_FLV] = "flv",     [MC_CONTAINER_WEBM] = "webm",
+        [MC_CONTAINER_MP3] = "mp3",  [MC_CONTAINER_AAC] = "adts",     [MC_CONTAINER_FLAC] = "flac",
+        [MC_CONTAINER_OGA] = "oga",  [MC_CONTAINER_AC3] = "ac3",      [MC_CONTAINER_OPUS] = "opus",
+        [MC_CONTAINER_AMR] = "amr",
+    };
+    return c > MC_CONTAINER_NONE && c < MC_CONTAINER__COUNT ? names[c] : NULL;
+}
+
+static enum AVCodecID vcodec_id(enum mc_vcodec c)
+{
+    switch (c) {
+    case MC_VCODEC_H264:
+        return AV_CODEC_ID_H264;
+    case MC_VCODEC_H265:
+        return AV_CODEC_ID_HEVC;
+    case MC_VCODEC_VP9:
+        return AV_CODEC_ID_VP9;
+    case MC_VCODEC_AV1:
+        return AV_CODEC_ID_AV1;
+    default:
+        return AV_CODEC_ID_NONE;
+    }
+}
+
+static const char *aencoder_name(enum mc_acodec c)
+{
+    switch (c) {
+    case MC_ACODEC_AAC:
+        return "aac";
+    case MC_ACODEC_MP3:
+        return "libmp3lame";
+    case MC_ACODEC_OPUS:
+        return "libopus";
+    case MC_ACODEC_VORBIS:
+        return "libvorbis";
+    case MC_ACODEC_FLAC:
+        return "flac";
+    case MC_ACODEC_AC3:
+        return "ac3";
+    case MC_ACODEC_PCM:
+        return "pcm_s16le";
+    default:
+        return NULL;
+    }
+}
+
+/* The input whose parameters a concatenation takes: the AlignmentIndex source, or the first
+ * input that has the stream at all. */
+static const mc_input *ref_input(const mc_engine *e, enum AVMediaType type)
+{
+    const mc_input *a = &e->inputs[e->align];
+    if ((type == AVMEDIA_TYPE_VIDEO ? a->vst : a->ast) >= 0)
+        return a;
+    for (size_t i = 0; i < e->n_inputs; i++)
+        if ((type == AVMEDIA_TYPE_VIDEO ? e->inputs[i].vst : e->inputs[i].ast) >= 0)
+            return &e->inputs[i];
+    return NULL;
+}
+
+static int64_t source_bitrate(const mc_input *in, int index)
+{
+    const AVStream *st = in->fmt->streams[index];
+    if (st->codecpar->bit_rate > 0)
+        return st->codecpar->bit_rate;
+    return in->fmt->bit_rate > 0 ? in->fmt->bit_rate : 0;
+}
+
+static int round_even(int v, int log2_sub)
+{
+    int m = 1 << log2_sub;
+    v = v / m * m;
+    return v < m ? m : v;
+}
+
+static int plan_geometry(mc_engine *e, mc_ostream *os, const mc_input *ref,
+                         const mc_video_transcode *tv, const char *field)
+{
+    const AVStream *st = ref->fmt->streams[ref->vst];
+    int rot = (ref->rotation + tv->rotation) % 360;
+    AVRational sar = st->codecpar->sample_aspect_ratio;
+    int dw = st->codecpar->width, dh = st->codecpar->height;
+    if (sar.num > 0 && sar.den > 0 && sar.num != sar.den)
+        dw = (int)lround((double)dw * sar.num / sar.den);
+    if (rot == 90 || rot == 270) {
+        int t = dw;
+        dw = dh;
+        dh = t;
+    }
+    if (dw <= 0 || dh <= 0)
+        return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia", "Sources[%d]: video has no size",
+                          ref->source_index);
+
+    int w = dw, h = dh;
+    os->v.scale_given = tv->has_resolution;
+    os->v.scale_type = tv->scale_type;
+    os->v.user_rotation = tv->rotation;
+    if (tv->has_resolution) {
+        int bw = tv->res_w, bh = tv->res_h;
+        if (tv->adaptive_direction) {
+            /* LongxShort, mapped onto the source's orientation. */
+            int lng = bw ? bw : FFMAX(dw, dh), sht = bh ? bh : FFMIN(dw, dh);
+            bw = dw >= dh ? lng : sht;
+            bh = dw >= dh ? sht : lng;
+        } else {
+            bw = bw ? bw : dw;
+            bh = bh ? bh : dh;
+        }
+        bool smaller = (int64_t)dw * dh < (int64_t)bw * bh;
+        if (smaller && tv->resolution_option == MC_OPTION_FALL)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "%s.Resolution: the source is %dx%d, smaller than %dx%d, and "
+                              "ResolutionOption is fall",
+                              field, dw, dh, bw, bh);
+        if (smaller && tv->resolution_option == MC_OPTION_ADAPTIVE) {
+            os->v.scale_given = false;
+        } else if (tv->scale_type == MC_SCALE_FIT) {
+            double s = fmin((double)bw / dw, (double)bh / dh);
+            w = FFMAX(1, (int)lround(dw * s));
+            h = FFMAX(1, (int)lround(dh * s));
+        } else {
+            w = bw;
+            h = bh;
+        }
+    }
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(os->v.pix_fmt);
+    os->v.width = round_even(w, d ? d->log2_chroma_w : 1);
+    os->v.height = round_even(h, d ? d->log2_chroma_h : 1);
+    return 0;
+}
+
+static enum AVPixelFormat requested_pix_fmt(enum mc_pix_fmt p)
+{
+    switch (p) {
+    case MC_PIXFMT_YUV420P:
+        return AV_PIX_FMT_YUV420P;
+    case MC_PIXFMT_YUV422P:
+        return AV_PIX_FMT_YUV422P;
+    case MC_PIXFMT_YUV444P:
+        return AV_PIX_FMT_YUV444P;
+    case MC_PIXFMT_YUV420P10LE:
+        return AV_PIX_FMT_YUV420P10LE;
+    case MC_PIXFMT_YUV422P10LE:
+        return AV_PIX_FMT_YUV422P10LE;
+    case MC_PIXFMT_YUV444P10LE:
+        return AV_PIX_FMT_YUV444P10LE;
+    case MC_PIXFMT_YUVA420P:
+        return AV_PIX_FMT_YUVA420P;
+    default:
+        return AV_PIX_FMT_NONE;
+    }
+}
+
+static bool pix_fmt_supported(const AVCodec *codec, enum AVPixelFormat fmt)
+{
+    if (!codec->pix_fmts)
+        return true;
+    for (const enum AVPixelFormat *p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; p++)
+        if (*p == fmt)
+            return true;
+    return false;
+}
+
+static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcodec vc,
+                      const AVOutputFormat *ofmt)
+{
+    const mc_input *ref = ref_input(e, AVMEDIA_TYPE_VIDEO);
+    const mc_target *t = out->t;
+    static const mc_video_transcode defaults = {
+        .crf = 23, .gop_size = 150, .bframes = 3, .refs = 2};
+    const mc_video_transcode *tv =
+        t->has_video && t->video.has_transcode ? &t->video.transcode : &defaults;
+    char field[96];
+    snprintf(field, sizeof(field), "Targets[%d].Video.TranscodeVideo", out->target_index);
+    const AVStream *st = ref->fmt->streams[ref->vst];
+
+    enum AVPixelFormat want = requested_pix_fmt(tv->pixel_format);
+    enum AVPixelFormat src_fmt = st->codecpar->format;
+    enum AVPixelFormat fmt = want != AV_PIX_FMT_NONE ? want : src_fmt;
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+    int depth = d ? d->comp[0].depth : 8;
+    const AVCodec *codec = NULL;
+    int rc = mc_hw_find_encoder(e->dev, vcodec_id(vc), depth > 8 ? 10 : 8, &codec);
+    if (rc < 0)
+        return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                          "%s.Codec: no %s encoder for %d-bit video on %s", field,
+                          mc_vcodec_name(vc), depth, mc_hw_device_name(e->dev));
+    if (want != AV_PIX_FMT_NONE && !pix_fmt_supported(codec, want))
+        return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                          "%s.PixelFormat: %s cannot encode %s", field, codec->name,
+                          av_get_pix_fmt_name(want));
+    if (fmt == AV_PIX_FMT_NONE || !pix_fmt_supported(codec, fmt))
+        fmt = codec->pix_fmts ? avcodec_find_best_pix_fmt_of_list(
+                                    codec->pix_fmts, src_fmt == AV_PIX_FMT_NONE
+                                                         ? AV_PIX_FMT_YUV420P
+                                                         : src_fmt,
+                                    0, NULL)
+                              : AV_PIX_FMT_YUV420P;
+    os->v.codec = codec;
+    os->v.pix_fmt = fmt;
+    rc = plan_geometry(e, os, ref, tv, field);
+    if (rc < 0)
+        return rc;
+
+    /* Frame rate: the request's, else the source's. Timestamps pass through unchanged
+     * (variable frame rate) unless inputs are concatenated or the container wants CFR. */
+    AVRational src_fps = ref->fps;
+    if (tv->frame_rate > 0) {
+        AVRational want_fps = av_d2q(tv->frame_rate, 1001000);
+        bool lower = src_fps.num > 0 && av_cmp_q(src_fps, want_fps) < 0;
+        if (lower && tv->frame_rate_option == MC_OPTION_FALL)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "%s.FrameRate: the source runs at %.3f fps, below %.3f, and "
+                              "FrameRateOption is fall",
+                              field, av_q2d(src_fps), tv->frame_rate);
+        os->v.fps = lower && tv->frame_rate_option == MC_OPTION_ADAPTIVE ? src_fps : want_fps;
+    } else if (e->n_inputs > 1 || !(ofmt->flags & AVFMT_VARIABLE_FPS)) {
+        os->v.fps = src_fps.num > 0 ? src_fps : (AVRational){25, 1};
+    } else {
+        os->v.fps = (AVRational){0, 1};
+    }
+
+    os->v.rate = (mc_hw_rate){
+        .crf = tv->crf,
+        .bitrate = tv->bitrate,
+        .max_bitrate = tv->max_bitrate,
+        .buffer_size = tv->buffer_size,
+        .gop_size = tv->gop_size,
+        .bframes = tv->bframes,
+        .refs = tv->refs,
+    };
+    if (tv->bitrate > 0) {
+        int64_t sb = source_bitrate(ref, ref->vst);
+        bool lower = sb > 0 && sb < tv->bitrate;
+        if (lower && tv->bitrate_option == MC_OPTION_FALL)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "%s.Bitrate: the source's %" PRId64 " bit/s is below %" PRId64
+                              " and BitrateOption is fall",
+                              field, sb, tv->bitrate);
+        if (lower && tv->bitrate_option == MC_OPTION_ADAPTIVE)
+            os->v.rate.bitrate = sb;
+    }
+    return 0;
+}
+
+static const int *codec_rates(const AVCodec *codec, enum mc_acodec ac)
+{
+    const int *r = mc_acodec_sample_rates(ac);
+    return r ? r : (codec ? codec->supported_samplerates : NULL);
+}
+
+/* The supported rate nearest above `rate` (or the highest one below it). */
+static int nearest_rate(const int *rates, int rate)
+{
+    if (!rates)
+        return rate;
+    int best_above = 0, best_below = 0;
+    for (const int *r = rates; *r; r++) {
+        if (*r == rate)
+            return rate;
+        if (*r > rate && (!best_above || *r < best_above))
+            best_above = *r;
+        if (*r < rate && *r > best_below)
+            best_below = *r;
+    }
+    return best_above ? best_above : best_below;
+}
+
+static bool layout_supported(const AVCodec *codec, const AVChannelLayout *l)
+{
+    if (!codec || !codec->ch_layouts)
+        return true;
+    for (const AVChannelLayout *p = codec->ch_layouts; p->nb_channels; p++)
+        if (av_channel_layout_compare(p, l) == 0)
+            return true;
+    return false;
+}
+
+static int plan_layout(mc_aplan *a, const AVCodecParameters *par, int channels)
+{
+    const AVCodec *codec = a->codec;
+    int rc;
+    if (channels == par->ch_layout.nb_channels && par->ch_layout.order == AV_CHANNEL_ORDER_NATIVE &&
+        layout_supported(codec, &par->ch_layout))
+        return av_channel_layout_copy(&a->layout, &par->ch_layout);
+    av_channel_layout_default(&a->layout, channels);
+    if (layout_supported(codec, &a->layout))
+        return 0;
+    /* The encoder's own layout with the most channels not above the wanted count. */
+    const AVChannelLayout *best = NULL;
+    for (const AVChannelLayout *p = codec->ch_layouts; p->nb_channels; p++)
+        if (p->nb_channels <= channels && (!best || p->nb_channels > best->nb_channels))
+            best = p;
+    if (!best)
+        return AVERROR(EINVAL);
+    av_channel_layout_uninit(&a->layout);
+    rc = av_channel_layout_copy(&a->layout, best);
+    return rc;
+}
+
+static int plan_audio(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_acodec ac)
+{
+    const mc_input *ref = ref_input(e, AVMEDIA_TYPE_AUDIO);
+    const AVCodecParameters *par = ref->fmt->streams[ref->ast]->codecpar;
+    const mc_target *t = out->t;
+    static const mc_audio_transcode defaults = {.quality = -1};
+    const mc_audio_transcode *ta =
+        t->has_audio && t->audio.has_transcode ? &t->audio.transcode : &defaults;
+    char field[96];
+    snprintf(field, sizeof(field), "Targets[%d].Audio.TranscodeAudio", out->target_index);
+    mc_aplan *a = &os->a;
+    a->acodec = ac;
+    a->quality = ta->quality;
+    a->bits_per_sample = ta->bits_per_sample;
+    if (ac != MC_ACODEC_AMR) {
+        a->codec = avcodec_find_encoder_by_name(aencoder_name(ac));
+        if (!a->codec)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "%s.Codec: this build has no %s encoder", field, mc_acodec_name(ac));
+    }
+
+    const int *rates = codec_rates(a->codec, ac);
+    int src_rate = par->sample_rate;
+    if (ta->sample_rate > 0) {
+        bool lower = src_rate > 0 && src_rate < ta->sample_rate;
+        if (lower && ta->sample_rate_option == MC_OPTION_FALL)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "%s.SampleRate: the source's %d Hz is below %d Hz and "
+                              "SampleRateOption is fall",
+                              field, src_rate, ta->sample_rate);
+        a->sample_rate = lower && ta->sample_rate_option == MC_OPTION_ADAPTIVE
+                             ? nearest_rate(rates, src_rate)
+                             : ta->sample_rate;
+    } else {
+        a->sample_rate = nearest_rate(rates, src_rate > 0 ? src_rate : 48000);
+    }
+
+    int channels = ta->channels > 0 ? ta->channels : par->ch_layout.nb_channels;
+    channels = FFMAX(1, FFMIN(channels, mc_acodec_max_channels(ac)));
+    int rc = plan_layout(a, par, channels);
+    if (rc < 0)
+        return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                          "%s.Channel: %s cannot encode %d channels", field, mc_acodec_name(ac),
+                          channels);
+
+    if (!a->codec) {
+        a->sample_fmt = AV_SAMPLE_FMT_S16;
+    } else if (ac == MC_ACODEC_FLAC) {
+        int bits = ta->bits_per_sample ? ta->bits_per_sample
+                   : par->bits_per_raw_sample > 16 || av_get_bytes_per_sample(par->format) > 2
+                       ? 24
+                       : 16;
+        a->bits_per_sample = bits;
+        a->sample_fmt = bits > 16 ? AV_SAMPLE_FMT_S32 : AV_SAMPLE_FMT_S16;
+    } else {
+        a->sample_fmt = a->codec->sample_fmts[0];
+        for (const enum AVSampleFormat *p = a->codec->sample_fmts; *p != AV_SAMPLE_FMT_NONE; p++)
+            if (*p == par->format)
+                a->sample_fmt = *p;
+    }
+
+    a->bitrate = ta->bitrate;
+    if (ta->bitrate > 0) {
+        int64_t sb = source_bitrate(ref, ref->ast);
+        bool lower = sb > 0 && sb < ta->bitrate;
+        if (lower && ta->bitrate_option == MC_OPTION_FALL)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "%s.Bitrate: the source's %" PRId64 " bit/s is below %" PRId64
+                              " and BitrateOption is fall",
+                              field, sb, ta->bitrate);
+        if (lower && ta->bitrate_option == MC_OPTION_ADAPTIVE)
+            a->bitrate = sb;
+    }
+    return 0;
+}
+
+static bool has_extension(const char *uri)
+{
+    const char *base = strrchr(uri, '/');
+    base = base ? base + 1 : uri;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base || !dot[1] || strlen(dot + 1) > 5)
+        return false;
+    for (const char *p = dot + 1; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            return false;
+    return true;
+}
+
+static const char *job_tag(void *opaque, const char *name)
+{
+    return mc_job_tag(opaque, name);
+}
+
+/* Expand the target URI's template, add the extension it lacks, and resolve it. */
+static int plan_uri(mc_engine *e, mc_output *out, const char *resolution)
+{
+    char field[64];
+    snprintf(field, sizeof(field), "Targets[%d].URI", out->target_index);
+    const mc_input *primary = &e->inputs[e->align];
+    mc_uri src;
+    int rc = mc_uri_resolve(e->opts->store, primary->src->uri, e->opts->uri_flags, "Sources",
+                            &src, e->err);
+    if (rc < 0)
+        return rc;
+    mc_template_vars vars;
+    mc_template_vars_init(&vars);
+    vars.bucket = src.bucket;
+    vars.key = src.scheme == MC_URI_OSS ? src.key : src.key + 1;
+    struct stat sb;
+    if (stat(src.path, &sb) == 0)
+        vars.source_mtime = sb.st_mtime;
+    vars.task_time = e->opts->task_time ? e->opts->task_time : time(NULL);
+    vars.index = 1;
+    vars.stream_index = 0;
+    vars.resolution = resolution;
+    vars.autoext = mc_container_ext(out->t->container);
+    vars.tag = job_tag;
+    vars.tag_opaque = (void *)e->job;
+    char *uri = NULL;
+    rc = mc_template_expand(out->t->uri, &vars, field, &uri, e->err);
+    mc_uri_clear(&src);
+    if (rc < 0)
+        return rc;
+    if (!has_extension(uri)) {
+        char *u = mc_asprintf("%s.%s", uri, mc_container_ext(out->t->container));
+        free(uri);
+        if (!(uri = u))
+            return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    }
+    mc_uri dst;
+    rc = mc_uri_resolve(e->opts->store, uri, e->opts->uri_flags, field, &dst, e->err);
+    if (rc < 0) {
+        free(uri);
+        return rc;
+    }
+    out->uri = uri;
+    out->path = dst.path;
+    dst.path = NULL;
+    mc_uri_clear(&dst);
+    for (size_t i = 0; i < e->n_outputs && &e->outputs[i] != out; i++)
+        if (e->outputs[i].path && strcmp(e->outputs[i].path, out->path) == 0)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "%s: %s is also the output of Targets[%d]", field, out->uri,
+                              e->outputs[i].target_index);
+    return 0;
+}
+
+static mc_ostream *new_ostream(mc_output *out, enum AVMediaType type)
+{
+    mc_ostream *os = calloc(1, sizeof(*os));
+    if (!os)
+        return NULL;
+    os->out = out;
+    os->type = type;
+    os->cfg_input = -1;
+    os->copy_index = -1;
+    os->a.quality = -1;
+    os->seg_end = INT64_MAX;
+    os->frame = av_frame_alloc();
+    os->pkt = av_packet_alloc();
+    if (!os->frame || !os->pkt) {
+        av_frame_free(&os->frame);
+        av_packet_free(&os->pkt);
+        free(os);
+        return NULL;
+    }
+    return os;
+}
+
+/* Whether a copy of input stream `index` can go into the target's container. Codecs the
+ * job model knows follow its container table; others need the muxer's own yes. */
+static bool copy_possible(const mc_input *in, int index, enum mc_container c,
+                          const AVOutputFormat *ofmt)
+{
+    enum AVCodecID id = in->fmt->streams[index]->codecpar->codec_id;
+    static const struct {
+        enum AVCodecID id;
+        bool video;
+        int codec;
+    } known[] = {
+        {AV_CODEC_ID_H264, true, MC_VCODEC_H264},   {AV_CODEC_ID_HEVC, true, MC_VCODEC_H265},
+        {AV_CODEC_ID_VP9, true, MC_VCODEC_VP9},     {AV_CODEC_ID_AV1, true, MC_VCODEC_AV1},
+        {AV_CODEC_ID_AAC, false, MC_ACODEC_AAC},    {AV_CODEC_ID_MP3, false, MC_ACODEC_MP3},
+        {AV_CODEC_ID_OPUS, false, MC_ACODEC_OPUS},  {AV_CODEC_ID_VORBIS, false, MC_ACODEC_VORBIS},
+        {AV_CODEC_ID_FLAC, false, MC_ACODEC_FLAC},  {AV_CODEC_ID_AC3, false, MC_ACODEC_AC3},
+        {AV_CODEC_ID_AMR_NB, false, MC_ACODEC_AMR},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (known[i].id == id)
+            return known[i].video ? mc_container_allows_vcodec(c, (enum mc_vcodec)known[i].codec)
+                                  : mc_container_allows_acodec(c, (enum mc_acodec)known[i].codec);
+    if (mc_container_is_audio_only(c))
+        return false;
+    if (c == MC_CONTAINER_TS && (id == AV_CODEC_ID_MPEG2VIDEO || id == AV_CODEC_ID_MPEG1VIDEO ||
+                                 id == AV_CODEC_ID_MP2))
+        return true;
+    return avformat_query_codec(ofmt, id, FF_COMPLIANCE_NORMAL) == 1;
+}
+
+static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
+                       enum AVMediaType type)
+{
+    const mc_target *t = out->t;
+    bool video = type == AVMEDIA_TYPE_VIDEO;
+    bool present = video ? t->has_video : t->has_audio;
+    bool disable = video ? t->video.disable : t->audio.disable;
+    bool transcode = video ? t->video.has_transcode : t->audio.has_transcode;
+    if (video && mc_container_is_audio_only(t->container))
+        return 0;
+    if (present && (disable || !transcode))
+        return 0; /* DisableVideo, or Video without TranscodeVideo: no such stream */
+    if (!ref_input(e, type))
+        return 0; /* no source has one */
+
+    int vc = video ? (present ? (int)t->video.transcode.codec : MC_VCODEC_COPY)
+                   : (present ? (int)t->audio.transcode.codec : MC_ACODEC_COPY);
+    mc_ostream *os = new_ostream(out, type);
+    if (!os)
+        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    if (video)
+        out->v = os;
+    else
+        out->a = os;
+
+    if (vc == 0) { /* copy */
+        const mc_input *in = &e->inputs[0];
+        int index = video ? in->vst : in->ast;
+        if (index >= 0 && copy_possible(in, index, t->container, ofmt)) {
+            os->copy = true;
+            os->copy_index = index;
+            return 0;
+        }
+        const char *codec = avcodec_get_name(in->fmt->streams[index]->codecpar->codec_id);
+        char allowed[128];
+        if (present) {
+            if (video)
+                mc_container_vcodecs_text(t->container, allowed, sizeof(allowed));
+            else
+                mc_container_acodecs_text(t->container, allowed, sizeof(allowed));
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "Targets[%d].%s.Transcode%s.Codec: copy cannot put %s %s into %s; "
+                              "allowed: %s",
+                              out->target_index, video ? "Video" : "Audio",
+                              video ? "Video" : "Audio", codec, video ? "video" : "audio",
+                              mc_container_name(t->container), allowed);
+        }
+        /* Omitted stream settings mean copy; where the container can't carry the source's
+         * codec, the container's usual codec is used instead. */
+        vc = video ? (int)mc_container_default_vcodec(t->container)
+                   : (int)mc_container_default_acodec(t->container);
+        mc_log(MC_LOG_INFO, "Targets[%d]: %s cannot carry %s %s; encoding %s instead",
+               out->target_index, mc_container_name(t->container), codec,
+               video ? "video" : "audio",
+               video ? mc_vcodec_name(vc) : mc_acodec_name(vc));
+    }
+    return video ? plan_video(e, out, os, (enum mc_vcodec)vc, ofmt)
+                 : plan_audio(e, out, os, (enum mc_acodec)vc);
+}
+
+int mc_plan_outputs(mc_engine *e)
+{
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        mc_output *out = &e->outputs[i];
+        const AVOutputFormat *ofmt = av_guess_format(mc_container_muxer(out->t->container), NULL,
+                                                     NULL);
+        if (!ofmt)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "Targets[%d].Container: this build cannot write %s",
+                              out->target_index, mc_container_name(out->t->container));
+        int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO);
+        if (rc >= 0)
+            rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO);
+        if (rc < 0)
+            return rc;
+        if (!out->v && !out->a)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "Targets[%d]: nothing to write: the sources have no %s stream for "
+                              "%s",
+                              out->target_index,
+                              mc_container_is_audio_only(out->t->container) ? "audio"
+                                                                           : "audio or video",
+                              mc_container_name(out->t->container));
+        char res[32] = "";
+        if (out->v && !out->v->copy)
+            snprintf(res, sizeof(res), "%dx%d", out->v->v.width, out->v->v.height);
+        rc = plan_uri(e, out, res[0] ? res : NULL);
+        if (rc < 0)
+            return rc;
+        for (size_t k = 0; k < e->n_inputs; k++) {
+            mc_input *in = &e->inputs[k];
+            /* Every input is decoded once for all targets that encode its streams. */
+            if (out->v && !out->v->copy && in->vst >= 0)
+                in->decode_v = true;
+            if (out->a && !out->a->copy && in->ast >= 0)
+                in->decode_a = true;
+        }
+    }
+    return 0;
+}
