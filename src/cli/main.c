@@ -1,0 +1,300 @@
+/*
+ * mediaconvert: run one CreateMediaConvertTask request from the command line, or probe a
+ * media file.
+ *
+ *   mediaconvert run [--store DIR] [--device BACKEND] REQUEST.json
+ *   mediaconvert probe [--store DIR] FILE|URI
+ *
+ * Exit status: 0 success, 1 the task failed, 2 the request or the command line is invalid.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mc_err.h"
+#include "mc_job.h"
+#include "mc_log.h"
+#include "mc_media.h"
+#include "mc_result.h"
+#include "mc_storage.h"
+#include "mc_str.h"
+
+#define EXIT_TASK_FAILED 1
+#define EXIT_INVALID     2
+#define MAX_REQUEST      (4 << 20)
+
+static atomic_bool cancel_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&cancel_requested, true);
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: mediaconvert run [--store DIR] [--device BACKEND] [-v|-q] REQUEST.json\n"
+          "       mediaconvert probe [--store DIR] FILE|oss://bucket/key|file:///path\n"
+          "       mediaconvert --version\n"
+          "\n"
+          "run      executes a CreateMediaConvertTask request (JSON object form; '-' reads\n"
+          "         stdin) and prints the result as JSON on stdout.\n"
+          "probe    prints a media file's container and streams as JSON.\n"
+          "\n"
+          "--store DIR     object store root: oss://bucket/key is DIR/bucket/key\n"
+          "                (default: $MEDIACONVERT_STORE, else ./var/buckets)\n"
+          "--device NAME   device backend: auto (default) or software\n"
+          "-v, --verbose   more log output; -q, --quiet: errors only, no progress\n"
+          "\n"
+          "exit status: 0 success, 1 the task failed, 2 invalid request or usage\n",
+          f);
+}
+
+typedef struct progress_state {
+    bool tty;
+    bool quiet;
+    int last;
+} progress_state;
+
+static void on_progress(double fraction, void *opaque)
+{
+    progress_state *p = opaque;
+    int pct10 = (int)(fraction * 1000 + 0.5);
+    /* A terminal gets a bar redrawn every 0.1 %; a log gets a line every 5 %. */
+    int step = p->tty ? 1 : 50;
+    if (p->quiet || (pct10 / step == p->last / step && pct10 < 1000) || pct10 == p->last)
+        return;
+    p->last = pct10;
+    if (p->tty) {
+        char bar[41];
+        int filled = pct10 * 40 / 1000;
+        for (int i = 0; i < 40; i++)
+            bar[i] = i < filled ? '#' : '.';
+        bar[40] = '\0';
+        fprintf(stderr, "\r[%s] %5.1f%%", bar, pct10 / 10.0);
+        if (pct10 >= 1000)
+            fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "progress: %d%%\n", pct10 / 10);
+    }
+    fflush(stderr);
+}
+
+static char *read_request(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    mc_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.len + n > MAX_REQUEST || mc_buf_append(&b, chunk, n) < 0) {
+            mc_buf_free(&b);
+            errno = EFBIG;
+            break;
+        }
+    }
+    bool failed = ferror(f) != 0;
+    if (f != stdin)
+        fclose(f);
+    if (failed)
+        mc_buf_free(&b);
+    *len = b.len;
+    return b.data ? mc_buf_steal(&b) : NULL;
+}
+
+static int print_json(json_t *j)
+{
+    if (!j)
+        return -ENOMEM;
+    int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    fputc('\n', stdout);
+    json_decref(j);
+    return rc;
+}
+
+static void print_error(const mc_err *err)
+{
+    fprintf(stderr, "mediaconvert: %s: %s\n", err->code[0] ? err->code : "InternalError",
+            err->msg[0] ? err->msg : "unknown error");
+}
+
+static const char *default_store(void)
+{
+    const char *env = getenv("MEDIACONVERT_STORE");
+    return env && *env ? env : "var/buckets";
+}
+
+static int cmd_run(const char *store_dir, const char *device, const char *path, bool quiet)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    size_t len = 0;
+    char *text = read_request(path, &len);
+    if (!text) {
+        fprintf(stderr, "mediaconvert: cannot read %s: %s\n", path, strerror(errno));
+        return EXIT_INVALID;
+    }
+    mc_job *job = NULL;
+    int rc = mc_job_parse(text, len, &job, &err);
+    free(text);
+    if (rc < 0) {
+        print_error(&err);
+        return EXIT_INVALID;
+    }
+
+    mc_store *store = NULL;
+    rc = mc_store_open(store_dir, &store, &err);
+    if (rc < 0) {
+        print_error(&err);
+        mc_job_free(&job);
+        return EXIT_TASK_FAILED;
+    }
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    progress_state prog = {.tty = isatty(STDERR_FILENO), .quiet = quiet, .last = -10};
+    mc_engine_opts opts = {
+        .store = store,
+        .uri_flags = MC_URI_ALLOW_FILE,
+        .backend = device,
+        .progress = on_progress,
+        .progress_opaque = &prog,
+        .cancel = &cancel_requested,
+    };
+    mc_result result = {0};
+    rc = mc_engine_run(job, &opts, &result, &err);
+    if (prog.tty && !quiet && prog.last >= 0 && prog.last < 1000)
+        fputc('\n', stderr);
+    int status = 0;
+    if (rc < 0) {
+        print_error(&err);
+        status = EXIT_TASK_FAILED;
+    } else if (print_json(mc_result_to_json(&result)) < 0) {
+        fprintf(stderr, "mediaconvert: cannot print the result\n");
+        status = EXIT_TASK_FAILED;
+    }
+    mc_result_clear(&result);
+    mc_store_free(&store);
+    mc_job_free(&job);
+    return status;
+}
+
+static int cmd_probe(const char *store_dir, const char *what)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    char *path = NULL;
+    int status = 0;
+    if (strstr(what, "://")) {
+        mc_store *store = NULL;
+        mc_uri uri;
+        bool oss = strncmp(what, "oss://", 6) == 0;
+        int rc = oss ? mc_store_open(store_dir, &store, &err) : 0;
+        if (rc >= 0)
+            rc = mc_uri_resolve(store, what, MC_URI_ALLOW_FILE, "URI", &uri, &err);
+        mc_store_free(&store);
+        if (rc < 0) {
+            print_error(&err);
+            return EXIT_INVALID;
+        }
+        path = uri.path;
+        uri.path = NULL;
+        mc_uri_clear(&uri);
+    } else {
+        path = mc_strdup(what);
+    }
+    mc_media_info info = {0};
+    if (!path || mc_probe_file(path, &info, &err) < 0) {
+        print_error(&err);
+        status = EXIT_TASK_FAILED;
+    } else if (print_json(mc_media_info_to_json(&info)) < 0) {
+        status = EXIT_TASK_FAILED;
+    }
+    mc_media_info_clear(&info);
+    free(path);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"store", required_argument, NULL, 's'}, {"device", required_argument, NULL, 'd'},
+        {"verbose", no_argument, NULL, 'v'},     {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *store = default_store();
+    const char *device = "auto";
+    bool quiet = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "+s:d:vqhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            store = optarg;
+            break;
+        case 'd':
+            device = optarg;
+            break;
+        case 'v':
+            mc_log_set_level(MC_LOG_DEBUG);
+            break;
+        case 'q':
+            quiet = true;
+            mc_log_set_level(MC_LOG_ERROR);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("mediaconvert %s\n", MC_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_INVALID;
+        }
+    }
+    /* Options may also follow the command word. */
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_INVALID;
+    }
+    const char *cmd = argv[optind++];
+    while ((c = getopt_long(argc, argv, "+s:d:vq", longopts, NULL)) != -1) {
+        if (c == 's')
+            store = optarg;
+        else if (c == 'd')
+            device = optarg;
+        else if (c == 'v')
+            mc_log_set_level(MC_LOG_DEBUG);
+        else if (c == 'q') {
+            quiet = true;
+            mc_log_set_level(MC_LOG_ERROR);
+        } else {
+            usage(stderr);
+            return EXIT_INVALID;
+        }
+    }
+    if (optind + 1 != argc) {
+        usage(stderr);
+        return EXIT_INVALID;
+    }
+    mc_media_init_logging();
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(store, device, argv[optind], quiet);
+    if (strcmp(cmd, "probe") == 0)
+        return cmd_probe(store, argv[optind]);
+    fprintf(stderr, "mediaconvert: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return EXIT_INVALID;
+}
