@@ -17,6 +17,7 @@ typedef struct mc_stream_info {
     char profile[48];
     /* video */
     int width, height;   /* coded size */
+    int sar_num, sar_den; /* sample (pixel) aspect ratio, 1:1 when unknown */
     double fps;          /* average frame rate, 0 = unknown */
     int rotation;        /* display rotation, clockwise degrees 0/90/180/270 */
     char pix_fmt[32];

@@ -1,6 +1,7 @@
 #include "mc_result.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,9 @@ static json_t *stream_to_json(const mc_stream_info *s)
     if (strcmp(s->type, "video") == 0) {
         rc |= set_new(o, "width", json_integer(s->width));
         rc |= set_new(o, "height", json_integer(s->height));
+        char sar[32];
+        snprintf(sar, sizeof(sar), "%d:%d", s->sar_num, s->sar_den);
+        rc |= set_new(o, "sample_aspect_ratio", json_string(sar));
         if (s->fps > 0)
             rc |= set_new(o, "fps", json_real(s->fps));
         rc |= set_new(o, "rotation", json_integer(s->rotation));

@@ -37,7 +37,9 @@ static AVRational input_tb(const mc_input *in, const mc_ostream *os)
     return in->fmt->streams[idx]->time_base;
 }
 
-/* The scale/crop/pad part of the video chain for one input's frames. */
+/* The scale/crop/pad part of the video chain for one input's frames. Geometry is worked out
+ * in display units (pixels times their aspect ratio), before rotation: scaling the smaller
+ * pre-rotation picture is cheaper, and transposing after it is exact. */
 static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in, bool align,
                             const AVFrame *f)
 {
@@ -45,32 +47,35 @@ static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in,
     bool swap = rot == 90 || rot == 270;
     int tw = swap ? os->v.height : os->v.width;
     int th = swap ? os->v.width : os->v.height;
-    AVRational sar = f->sample_aspect_ratio;
-    double dw = f->width, dh = f->height;
-    if (sar.num > 0 && sar.den > 0)
-        dw = dw * sar.num / sar.den;
+    AVRational tsar = swap ? av_inv_q(os->v.sar) : os->v.sar;
+    AVRational fsar = f->sample_aspect_ratio.num > 0 && f->sample_aspect_ratio.den > 0
+                          ? f->sample_aspect_ratio
+                          : (AVRational){1, 1};
+    double dw = (double)f->width * fsar.num / fsar.den, dh = f->height;
+    double tdw = (double)tw * tsar.num / tsar.den, tdh = th;
 
     /* The primary input gets the request's ScaleType; "fit" was already resolved into the
      * output size. Other inputs of a concatenation are letterboxed unless the request says
      * stretch or crop, so nothing is distorted by default. */
     enum mc_scale_type type = os->v.scale_type;
-    if (type == MC_SCALE_FIT || (!align && !os->v.scale_given))
+    if (!os->v.scale_given)
+        type = align ? MC_SCALE_STRETCH : MC_SCALE_FILL;
+    else if (type == MC_SCALE_FIT)
         type = MC_SCALE_FILL;
-    if (align && !os->v.scale_given)
-        type = MC_SCALE_STRETCH; /* same aspect, only a size change if any */
 
     int sw = tw, sh = th;
-    if (type == MC_SCALE_CROP) {
-        double s = fmax(tw / dw, th / dh);
-        sw = FFMAX(tw, (int)ceil(dw * s - 0.01));
-        sh = FFMAX(th, (int)ceil(dh * s - 0.01));
-    } else if (type == MC_SCALE_FILL) {
-        double s = fmin(tw / dw, th / dh);
-        sw = FFMIN(tw, FFMAX(1, (int)lround(dw * s)));
-        sh = FFMIN(th, FFMAX(1, (int)lround(dh * s)));
+    if (type == MC_SCALE_CROP || type == MC_SCALE_FILL) {
+        double s = type == MC_SCALE_CROP ? fmax(tdw / dw, tdh / dh) : fmin(tdw / dw, tdh / dh);
+        double pw = dw * s * tsar.den / tsar.num, ph = dh * s;
+        if (type == MC_SCALE_CROP) {
+            sw = FFMAX(tw, (int)ceil(pw - 0.01));
+            sh = FFMAX(th, (int)ceil(ph - 0.01));
+        } else {
+            sw = FFMIN(tw, FFMAX(1, (int)lround(pw)));
+            sh = FFMIN(th, FFMAX(1, (int)lround(ph)));
+        }
     }
-    bool square = sar.num <= 0 || sar.num == sar.den;
-    if (sw != f->width || sh != f->height || !square)
+    if (sw != f->width || sh != f->height)
         mc_buf_printf(b, ",scale=%d:%d", sw, sh);
     if (type == MC_SCALE_CROP && (sw != tw || sh != th))
         mc_buf_printf(b, ",crop=%d:%d", tw, th);
@@ -82,7 +87,7 @@ static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in,
         mc_buf_puts(b, ",transpose=cclock");
     else if (rot == 180)
         mc_buf_puts(b, ",hflip,vflip");
-    mc_buf_puts(b, ",setsar=1");
+    mc_buf_printf(b, ",setsar=%d/%d", os->v.sar.num, os->v.sar.den);
 }
 
 static int64_t window_end_pts(const mc_input *in, AVRational tb)
@@ -96,11 +101,10 @@ static char *chain_description(const mc_ostream *os, const mc_input *in, bool al
                                const AVFrame *f, AVRational tb, int64_t start)
 {
     mc_buf b = {0};
-    int64_t end = window_end_pts(in, tb);
     if (os->type == AVMEDIA_TYPE_VIDEO) {
+        /* The window's end is enforced in mc_chain_push(): trim would report its end at the
+         * first frame past it, which the fps filter would then fill up to. */
         mc_buf_puts(&b, "trim=start_pts=0");
-        if (end != INT64_MAX)
-            mc_buf_printf(&b, ":end_pts=%" PRId64, end);
         if (os->v.fps.num > 0)
             mc_buf_printf(&b, ",fps=fps=%d/%d:start_time=%.6f", os->v.fps.num, os->v.fps.den,
                           start * av_q2d(tb));
@@ -109,9 +113,11 @@ static char *chain_description(const mc_ostream *os, const mc_input *in, bool al
     } else {
         char layout[128];
         av_channel_layout_describe(&os->a.layout, layout, sizeof(layout));
+        /* atrim counts its *_pts options in samples of the input rate. */
         mc_buf_puts(&b, "atrim=start_pts=0");
-        if (end != INT64_MAX)
-            mc_buf_printf(&b, ":end_pts=%" PRId64, end);
+        if (in->win_len != INT64_MAX)
+            mc_buf_printf(&b, ":end_pts=%" PRId64,
+                          av_rescale(in->win_len, f->sample_rate, AV_TIME_BASE));
         mc_buf_printf(&b,
                       ",aresample=async=1:first_pts=%" PRId64
                       ",aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
@@ -341,6 +347,9 @@ static int close_chain(mc_engine *e, mc_ostream *os, int64_t eof_pts)
 int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *frame)
 {
     int rc;
+    AVRational tb = input_tb(in, os);
+    if (os->type == AVMEDIA_TYPE_VIDEO && frame->pts >= window_end_pts(in, tb))
+        return 0;
     if (!chain_matches(os, e, in, frame)) {
         /* Mid-stream parameter change: finish what the old chain holds, then rebuild a chain
          * that carries on where the old one stopped. */
@@ -357,7 +366,6 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
     }
     /* Where this frame ends, in the input's time base: the end of the stream if it is the
      * last one. */
-    AVRational tb = input_tb(in, os);
     int64_t dur;
     if (os->type == AVMEDIA_TYPE_AUDIO)
         dur = av_rescale_q(frame->nb_samples, (AVRational){1, frame->sample_rate}, tb);
@@ -367,7 +375,8 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
         dur = av_rescale_q(1, av_inv_q(in->fps), tb);
     else
         dur = 1;
-    os->last_end = FFMAX(os->last_end, frame->pts + dur);
+    /* Frames past the window are decoded (B-frames) but trimmed: they don't extend it. */
+    os->last_end = FFMIN(FFMAX(os->last_end, frame->pts + dur), window_end_pts(in, tb));
     rc = av_buffersrc_add_frame_flags(os->src, frame, AV_BUFFERSRC_FLAG_KEEP_REF);
     if (rc < 0)
         return mc_media_error(e, rc, "Targets[%d]: feeding the %s filter chain failed",

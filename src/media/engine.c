@@ -124,6 +124,13 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
                               video ? "video" : "audio", at);
         }
         in->frames_decoded++;
+        /* Frames know their length better than packets (Ogg pages, say, time only their
+         * last packet). */
+        int64_t dur = video ? f->pkt_duration
+                            : av_rescale_q(f->nb_samples, (AVRational){1, f->sample_rate},
+                                           st->time_base);
+        int64_t end = av_rescale_q(f->pts + FFMAX(dur, 0), st->time_base, AV_TIME_BASE_Q);
+        in->reached = FFMAX(in->reached, FFMIN(end, in->win_len));
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
             mc_ostream *os = video ? e->outputs[i].v : e->outputs[i].a;
             if (os && !os->copy)
@@ -147,6 +154,7 @@ static bool track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st)
                           ? av_rescale_q(pkt->dts, st->time_base, AV_TIME_BASE_Q) - in->t0 -
                                 in->win_start
                           : rel;
+    in->first = FFMIN(in->first, rel);
     int64_t end = rel + av_rescale_q(pkt->duration, st->time_base, AV_TIME_BASE_Q);
     end = FFMIN(end, in->win_len);
     if (end > in->reached)
@@ -241,10 +249,13 @@ static int finish_input(mc_engine *e, mc_input *in)
         return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
                           "%s: %s has nothing to process between StartTime and its end", field,
                           in->uri);
-    /* A file cut short still demuxes cleanly up to the cut: compare with its header. */
+    /* A file cut short still demuxes cleanly up to the cut: compare the span of its packets
+     * with its header. Packets before zero (an Ogg stream's pre-roll) count: the header's
+     * duration includes them. */
     int64_t want = expected_len(in);
     int64_t slack = FFMAX(AV_TIME_BASE / 2, want / 20);
-    if (want > 0 && seg_len + slack < want)
+    int64_t lead = in->win_start == 0 && in->first < 0 ? -in->first : 0;
+    if (want > 0 && seg_len + lead + slack < want)
         return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
                           "%s: %s ends at %.3f s but its header says %.3f s: the file is "
                           "truncated or corrupt",
@@ -281,6 +292,7 @@ static int open_inputs(mc_engine *e)
         in->source_index = (int)i;
         in->src = &job->sources[i];
         in->vst = in->ast = -1;
+        in->first = INT64_MAX;
         if ((int)i == job->alignment_index)
             e->align = e->n_inputs;
         e->n_inputs++;

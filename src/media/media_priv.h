@@ -42,6 +42,7 @@ typedef struct mc_input {
     AVRational fps;              /* frame rate of the video, 0/1 unknown */
     /* Measured while running, relative to win_start, AV_TIME_BASE units. */
     int64_t reached;             /* furthest end of a selected stream's frame or packet */
+    int64_t first;               /* earliest packet start seen (negative: pre-roll) */
     int64_t frames_decoded;
 } mc_input;
 
@@ -49,6 +50,7 @@ typedef struct mc_input {
 typedef struct mc_vplan {
     const AVCodec *codec;
     int width, height;
+    AVRational sar; /* sample aspect ratio of the output */
     enum AVPixelFormat pix_fmt;
     AVRational fps; /* 0/1: keep the source timestamps (variable frame rate) */
     enum mc_scale_type scale_type;

@@ -87,7 +87,7 @@ static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
     enc->width = v->width;
     enc->height = v->height;
     enc->pix_fmt = v->pix_fmt;
-    enc->sample_aspect_ratio = (AVRational){1, 1};
+    enc->sample_aspect_ratio = v->sar;
     if (v->fps.num > 0) {
         enc->time_base = av_inv_q(v->fps);
         enc->framerate = v->fps;
@@ -119,6 +119,7 @@ static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
         return AVERROR(ENOMEM);
     rc = avcodec_parameters_from_context(st->codecpar, enc);
     st->time_base = enc->time_base;
+    st->sample_aspect_ratio = v->sar;
     if (v->fps.num > 0)
         st->avg_frame_rate = v->fps;
     copy_stream_metadata(st, ist, out->t->strip_metadata);

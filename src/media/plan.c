@@ -6,6 +6,7 @@
  */
 #include "media_priv.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,32 +87,49 @@ static int64_t source_bitrate(const mc_input *in, int index)
     return in->fmt->bit_rate > 0 ? in->fmt->bit_rate : 0;
 }
 
-static int round_even(int v, int log2_sub)
+/* The multiple of the chroma subsampling nearest to v (ties down, so an exact odd box side
+ * never grows past the box). */
+static int round_even(double v, int log2_sub)
 {
     int m = 1 << log2_sub;
-    v = v / m * m;
-    return v < m ? m : v;
+    int r = (int)ceil(v / m - 0.5) * m;
+    return r < m ? m : r;
 }
 
+static AVRational valid_sar(AVRational sar)
+{
+    if (sar.num <= 0 || sar.den <= 0)
+        return (AVRational){1, 1};
+    av_reduce(&sar.num, &sar.den, sar.num, sar.den, INT_MAX);
+    return sar;
+}
+
+/*
+ * Output size and pixel aspect. Without Resolution the coded size and the sample aspect
+ * ratio are kept (an anamorphic source is not upscaled to square pixels); with Resolution
+ * the request speaks of display pixels, so the output has square pixels.
+ */
 static int plan_geometry(mc_engine *e, mc_ostream *os, const mc_input *ref,
                          const mc_video_transcode *tv, const char *field)
 {
     const AVStream *st = ref->fmt->streams[ref->vst];
     int rot = (ref->rotation + tv->rotation) % 360;
-    AVRational sar = st->codecpar->sample_aspect_ratio;
-    int dw = st->codecpar->width, dh = st->codecpar->height;
-    if (sar.num > 0 && sar.den > 0 && sar.num != sar.den)
-        dw = (int)lround((double)dw * sar.num / sar.den);
-    if (rot == 90 || rot == 270) {
-        int t = dw;
-        dw = dh;
-        dh = t;
-    }
-    if (dw <= 0 || dh <= 0)
+    bool swap = rot == 90 || rot == 270;
+    AVRational sar = valid_sar(st->codecpar->sample_aspect_ratio);
+    int cw = st->codecpar->width, ch = st->codecpar->height;
+    if (cw <= 0 || ch <= 0)
         return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia", "Sources[%d]: video has no size",
                           ref->source_index);
+    /* display size, after rotation */
+    int dw = (int)lround((double)cw * sar.num / sar.den), dh = ch;
+    if (swap) {
+        FFSWAP(int, dw, dh);
+        FFSWAP(int, cw, ch);
+        sar = av_inv_q(sar);
+    }
 
-    int w = dw, h = dh;
+    double w = cw, h = ch;
+    os->v.sar = sar;
     os->v.scale_given = tv->has_resolution;
     os->v.scale_type = tv->scale_type;
     os->v.user_rotation = tv->rotation;
@@ -133,14 +151,16 @@ static int plan_geometry(mc_engine *e, mc_ostream *os, const mc_input *ref,
                               "ResolutionOption is fall",
                               field, dw, dh, bw, bh);
         if (smaller && tv->resolution_option == MC_OPTION_ADAPTIVE) {
-            os->v.scale_given = false;
+            os->v.scale_given = false; /* keep the source's size */
         } else if (tv->scale_type == MC_SCALE_FIT) {
             double s = fmin((double)bw / dw, (double)bh / dh);
-            w = FFMAX(1, (int)lround(dw * s));
-            h = FFMAX(1, (int)lround(dh * s));
+            w = dw * s;
+            h = dh * s;
+            os->v.sar = (AVRational){1, 1};
         } else {
             w = bw;
             h = bh;
+            os->v.sar = (AVRational){1, 1};
         }
     }
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(os->v.pix_fmt);

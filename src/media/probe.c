@@ -43,6 +43,9 @@ static void fill_stream(const AVStream *st, mc_stream_info *s)
     if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
         s->width = par->width;
         s->height = par->height;
+        AVRational sar = av_guess_sample_aspect_ratio(NULL, (AVStream *)st, NULL);
+        s->sar_num = sar.num > 0 && sar.den > 0 ? sar.num : 1;
+        s->sar_den = sar.num > 0 && sar.den > 0 ? sar.den : 1;
         AVRational r = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
         s->fps = r.num > 0 && r.den > 0 ? av_q2d(r) : 0;
         s->rotation = mc_stream_rotation(st);
