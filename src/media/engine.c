@@ -169,10 +169,18 @@ static int run_input(mc_engine *e, mc_input *in)
     AVPacket *pkt = e->pkt;
     bool v_done = in->vst < 0, a_done = in->ast < 0;
     int rc = 0;
+    mc_demux_errors_reset();
     while (rc >= 0) {
         if (e->opts->cancel && atomic_load(e->opts->cancel))
             return mc_err_set(e->err, MC_ECANCELED, NULL, "the task was canceled");
         rc = av_read_frame(in->fmt, pkt);
+        const char *damage;
+        if (mc_demux_errors(&damage) > 0) {
+            av_packet_unref(pkt);
+            return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
+                              "%s: %s is corrupt: the demuxer reports \"%s\"", field, in->uri,
+                              damage);
+        }
         if (rc == AVERROR(EAGAIN)) {
             rc = 0;
             continue;
@@ -333,6 +341,7 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     mc_engine e = {.job = job, .opts = opts, .err = err};
     mc_result res = {0};
     int64_t t_start = av_gettime_relative();
+    mc_media_init_logging();
     int rc = check_supported(&e);
     if (rc < 0)
         goto out;

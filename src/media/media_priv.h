@@ -161,6 +161,10 @@ int mc_amr_encode(mc_amr_enc *amr, const AVFrame *frame, AVPacket *pkt);
 int64_t mc_amr_bitrate(const mc_amr_enc *amr);
 void mc_amr_free(mc_amr_enc **amr);
 
+/* log.c: errors demuxers logged on this thread since the last reset, and the first one. */
+void mc_demux_errors_reset(void);
+int mc_demux_errors(const char **first);
+
 /* util */
 int mc_media_error(mc_engine *e, int rc, const char *what, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,151 @@
+/*
+ * Damaged inputs: real and synthetic files cut in half or with bytes flipped must end in a
+ * failed task with a code (never a crash, a hang or a half-written output). ctest's timeout
+ * catches hangs; ASan/UBSan catch memory errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mc_media.h"
+#include "support.h"
+
+enum damage { CUT_HALF, FLIP_BYTES, CUT_HEADER };
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n > 0 ? malloc((size_t)n) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Write a damaged copy of `src` to the store as damaged/<name>. */
+static void make_damaged(const char *src, const char *name, enum damage how)
+{
+    size_t len;
+    char *data = read_all(src, &len);
+    assert_non_null(data);
+    size_t keep = len;
+    if (how == CUT_HALF) {
+        keep = len / 2;
+    } else if (how == CUT_HEADER) {
+        keep = len / 50; /* only the beginning: headers, little or no media */
+    } else {
+        /* Every 97th byte of the middle half inverted: well past any decoder's concealment,
+         * far from the container's header and index. */
+        for (size_t i = len / 4; i < len * 3 / 4; i += 97)
+            data[i] = (char)~data[i];
+    }
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/damaged", t_store());
+    mkdir(dir, 0755);
+    char path[4400];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, keep, f), keep);
+    fclose(f);
+    free(data);
+}
+
+static void expect_failed_task(const char *name)
+{
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"ProjectName\":\"corrupt\",\"Sources\":[{\"URI\":\"oss://damaged/%s\"}],"
+             "\"Targets\":[{\"URI\":\"oss://output/damaged/%s.mp4\",\"Container\":\"mp4\","
+             "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
+             "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]}",
+             name, name);
+    char out[300];
+    snprintf(out, sizeof(out), "output/damaged/%s.mp4", name);
+    unlink(t_path(out)); /* nothing left from an earlier run */
+    mc_result res = {0};
+    mc_err err;
+    int rc = t_run(json, &res, &err);
+    if (rc >= 0) {
+        mc_result_clear(&res);
+        fail_msg("%s: a damaged input was converted as if it were fine", name);
+    }
+    if (strcmp(err.code, "InvalidMedia") != 0)
+        fail_msg("%s: expected InvalidMedia, got %s: %s", name, err.code, err.msg);
+    assert_non_null(strstr(err.msg, "Sources[0]"));
+    assert_false(t_exists(t_path(out)));
+    assert_false(t_has_temp(t_path("output/damaged")));
+}
+
+typedef struct damage_case {
+    const char *source; /* in the corpus, or NULL for a fixture */
+    const char *fixture;
+    enum damage how;
+} damage_case;
+
+static const damage_case cases[] = {
+    {NULL, "bframes.mp4", CUT_HALF},     /* index first (faststart): cut media */
+    {NULL, "bframes.mp4", FLIP_BYTES},
+    {NULL, "odd.mkv", CUT_HALF},
+    {NULL, "tone.wav", CUT_HEADER},
+    {"friday.mp4", NULL, CUT_HALF},       /* index last: no index at all */
+    {"friday.mp4", NULL, FLIP_BYTES},
+    {"fire2.mp4", NULL, FLIP_BYTES},
+    {"sample.flv", NULL, CUT_HALF},
+    {"flower.webm", NULL, FLIP_BYTES},
+    {"bbb_2500ms.ts", NULL, FLIP_BYTES},
+    {"sample.avi", NULL, CUT_HALF},
+    {"sample_with_increasing_timestamps_360p.mp4", NULL, CUT_HALF},
+    {"loop_mika.flac", NULL, FLIP_BYTES},
+    {"t-rex-roar.mp3", NULL, CUT_HEADER},
+};
+
+static void damaged(void **state)
+{
+    const damage_case *c = *state;
+    char src[4096];
+    if (c->source) {
+        if (!t_media_dir())
+            skip();
+        snprintf(src, sizeof(src), "%s/%s", t_media_dir(), c->source);
+    } else {
+        snprintf(src, sizeof(src), "%s/fixtures/%s", t_store(), c->fixture);
+    }
+    static const char *const how_names[] = {"half", "flipped", "header"};
+    char name[256];
+    snprintf(name, sizeof(name), "%s-%s", how_names[c->how], c->source ? c->source : c->fixture);
+    make_damaged(src, name, c->how);
+    expect_failed_task(name);
+}
+
+int main(void)
+{
+    size_t n = sizeof(cases) / sizeof(cases[0]);
+    struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0])];
+    static char names[sizeof(cases) / sizeof(cases[0])][128];
+    for (size_t i = 0; i < n; i++) {
+        static const char *const how_names[] = {"half", "flipped", "header"};
+        snprintf(names[i], sizeof(names[i]), "%s %s", how_names[cases[i].how],
+                 cases[i].source ? cases[i].source : cases[i].fixture);
+        tests[i] = (struct CMUnitTest){
+            .name = names[i], .test_func = damaged, .initial_state = (void *)&cases[i]};
+    }
+    mc_media_init_logging();
+    return _cmocka_run_group_tests("corrupt", tests, n, NULL, NULL);
+}
