@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install dependencies, build with -Werror, AddressSanitizer and UndefinedBehaviorSanitizer,
+# and run the whole test suite (unit, pipeline, real-media corpus, damaged inputs, CLI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMC_WERROR=ON -DMC_SANITIZE=ON
+cmake --build build-test -j"$(nproc)"
+cd build-test
+ctest --output-on-failure -j"$(nproc)"
