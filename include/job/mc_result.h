@@ -62,8 +62,8 @@ typedef struct mc_result {
     char device[64];       /* the device that ran the task */
     double input_duration; /* seconds of input processed */
     double elapsed;        /* wall-clock seconds */
-    int64_t frames_decoded;
-    int64_t frames_encoded;
+    int64_t frames_decoded; /* video frames and audio frames decoded, each once */
+    int64_t frames_encoded; /* video frames encoded, over all targets */
 } mc_result;
 
 /* Append one output; the result takes ownership of uri/container/info only on success. */

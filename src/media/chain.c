@@ -41,7 +41,7 @@ static AVRational input_tb(const mc_input *in, const mc_ostream *os)
  * in display units (pixels times their aspect ratio), before rotation: scaling the smaller
  * pre-rotation picture is cheaper, and transposing after it is exact. */
 static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in, bool align,
-                            const AVFrame *f)
+                            const AVFrame *f, const char *scaler)
 {
     int rot = (in->rotation + os->v.user_rotation) % 360;
     bool swap = rot == 90 || rot == 270;
@@ -76,7 +76,7 @@ static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in,
         }
     }
     if (sw != f->width || sh != f->height)
-        mc_buf_printf(b, ",scale=%d:%d", sw, sh);
+        mc_buf_printf(b, ",%s=%d:%d", scaler, sw, sh);
     if (type == MC_SCALE_CROP && (sw != tw || sh != th))
         mc_buf_printf(b, ",crop=%d:%d", tw, th);
     else if (type == MC_SCALE_FILL && (sw != tw || sh != th))
@@ -97,9 +97,11 @@ static int64_t window_end_pts(const mc_input *in, AVRational tb)
 
 /* `start`: where the chain's output begins, input time base (0, or the end of the previous
  * chain when the frame parameters changed mid-stream). */
-static char *chain_description(const mc_ostream *os, const mc_input *in, bool align,
+static char *chain_description(const mc_engine *e, const mc_ostream *os, const mc_input *in,
                                const AVFrame *f, AVRational tb, int64_t start)
 {
+    bool align = (size_t)(in - e->inputs) == e->align;
+    const char *scaler = mc_hw_scale_filter(e->dev);
     mc_buf b = {0};
     if (os->type == AVMEDIA_TYPE_VIDEO) {
         /* The window's end is enforced in mc_chain_push(): trim would report its end at the
@@ -108,7 +110,7 @@ static char *chain_description(const mc_ostream *os, const mc_input *in, bool al
         if (os->v.fps.num > 0)
             mc_buf_printf(&b, ",fps=fps=%d/%d:start_time=%.6f", os->v.fps.num, os->v.fps.den,
                           start * av_q2d(tb));
-        append_geometry(&b, os, in, align, f);
+        append_geometry(&b, os, in, align, f, scaler ? scaler : "scale");
         mc_buf_printf(&b, ",format=pix_fmts=%s", av_get_pix_fmt_name(os->v.pix_fmt));
     } else {
         char layout[128];
@@ -174,7 +176,7 @@ static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const A
     if (rc < 0)
         goto out;
 
-    desc = chain_description(os, in, (size_t)(in - e->inputs) == e->align, f, tb, start);
+    desc = chain_description(e, os, in, f, tb, start);
     if (!desc) {
         rc = AVERROR(ENOMEM);
         goto out;

@@ -389,7 +389,7 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     }
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
         rc = mc_output_finish(&e, &e.outputs[i]);
-        if (e.outputs[i].v)
+        if (e.outputs[i].v && !e.outputs[i].v->copy)
             res.frames_encoded += e.outputs[i].v->frames_out;
     }
     if (rc >= 0)

@@ -564,9 +564,14 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
         out->a = os;
 
     if (vc == 0) { /* copy */
+        /* Copy is refused for concatenation, so there is one input, and it has the stream
+         * (ref_input() found one). */
         const mc_input *in = &e->inputs[0];
         int index = video ? in->vst : in->ast;
-        if (index >= 0 && copy_possible(in, index, t->container, ofmt)) {
+        if (index < 0)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "Targets[%d]: nothing to copy from Sources[0]", out->target_index);
+        if (copy_possible(in, index, t->container, ofmt)) {
             os->copy = true;
             os->copy_index = index;
             return 0;

@@ -217,7 +217,8 @@ static void other_video_codecs(void **state)
     mc_result res = run_ok(
         REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\",\"Duration\":1}],"
             "\"Targets\":[{\"URI\":\"oss://output/hevc.mkv\",\"Container\":\"mkv\","
-            "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h265\",\"CRF\":30}}},"
+            "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h265\",\"CRF\":30,"
+            "\"PixelFormat\":\"yuv420p10le\"}}},"
             "{\"URI\":\"oss://output/vp9.webm\",\"Container\":\"webm\","
             "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"vp9\",\"CRF\":40}},"
             "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"opus\"}}},"
@@ -239,6 +240,9 @@ static void other_video_codecs(void **state)
         assert_string_equal(f.audio.codec, want[i].acodec);
         assert_int_equal(f.video.packets, 25);
     }
+    t_file hevc;
+    assert_true(t_read(t_path("output/hevc.mkv"), &hevc));
+    assert_string_equal(hevc.video.pix_fmt, "yuv420p10le");
 }
 
 /* Every container: video encoded, audio omitted (copied where the container takes the
@@ -498,6 +502,147 @@ static void failures(void **state)
     assert_false(t_has_temp(t_path("output")));
 }
 
+/* Rotation, long x short sizing, and ResolutionOption adaptive. */
+static void more_geometry(void **state)
+{
+    (void)state;
+    const struct {
+        const char *source, *transcode;
+        int w, h;
+    } cases[] = {
+        /* clockwise 90 on a 320x240 picture */
+        {"bframes.mp4", "\"Rotation\":90", 240, 320},
+        /* rotated.mp4 displays 240x320 (portrait): "160x120" long x short maps to 120x160 */
+        {"rotated.mp4", "\"Resolution\":\"160x120\",\"AdaptiveResolutionDirection\":true", 120,
+         160},
+        /* the source is smaller than 1280x720: adaptive keeps it */
+        {"bframes.mp4", "\"Resolution\":\"1280x720\",\"ResolutionOption\":\"adaptive\"", 320,
+         240},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char json[1024];
+        snprintf(json, sizeof(json),
+                 REQ("\"Sources\":[{\"URI\":\"oss://fixtures/%s\",\"Duration\":0.5}],"
+                     "\"Targets\":[{\"URI\":\"oss://output/geo2-%zu.mp4\",\"Container\":\"mp4\","
+                     "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",%s}}}]"),
+                 cases[i].source, i, cases[i].transcode);
+        mc_result res = run_ok(json);
+        mc_result_clear(&res);
+        char path[64];
+        snprintf(path, sizeof(path), "output/geo2-%zu.mp4", i);
+        t_file f;
+        assert_true(t_read(t_path(path), &f));
+        if (f.video.width != cases[i].w || f.video.height != cases[i].h)
+            fail_msg("%s {%s}: got %dx%d, want %dx%d", cases[i].source, cases[i].transcode,
+                     f.video.width, f.video.height, cases[i].w, cases[i].h);
+    }
+}
+
+/* Whether a file holds a byte string (x264 writes its settings into the stream). */
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return false;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(buf + i, needle, m) == 0)
+            return true;
+    return false;
+}
+
+/* GOPSize, BFrames and Refs reach x264; MaxBitrate/BufferSize cap a CRF encode. */
+static void encoder_settings(void **state)
+{
+    (void)state;
+    mc_result res = run_ok(
+        REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+            "\"Targets\":[{\"URI\":\"oss://output/x264opts.mkv\",\"Container\":\"mkv\","
+            "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"GOPSize\":10,\"BFrames\":1,"
+            "\"Refs\":1}}},"
+            "{\"URI\":\"oss://output/crf10.mp4\",\"Container\":\"mp4\","
+            "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"CRF\":10}},"
+            "\"Audio\":{\"DisableAudio\":true}},"
+            "{\"URI\":\"oss://output/crf10-capped.mp4\",\"Container\":\"mp4\","
+            "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"CRF\":10,\"MaxBitrate\":150000,"
+            "\"BufferSize\":300000}},\"Audio\":{\"DisableAudio\":true}}]"));
+    mc_result_clear(&res);
+    const char *opts = t_path("output/x264opts.mkv");
+    assert_true(file_contains(opts, "keyint=10 "));
+    assert_true(file_contains(opts, "bframes=1 "));
+    assert_true(file_contains(opts, " ref=1 "));
+    assert_false(file_contains(opts, "bframes=3 "));
+    t_file open_f, capped;
+    assert_true(t_read(t_path("output/crf10.mp4"), &open_f));
+    assert_true(t_read(t_path("output/crf10-capped.mp4"), &capped));
+    if (!(open_f.video.bit_rate > 400000 && capped.video.bit_rate < 200000))
+        fail_msg("CRF 10: %lld bit/s; capped at 150 kbit/s: %lld bit/s",
+                 (long long)open_f.video.bit_rate, (long long)capped.video.bit_rate);
+}
+
+/* The *Option rules: adaptive keeps the lower source value, fall refuses it. */
+static void option_rules(void **state)
+{
+    (void)state;
+    mc_result res = run_ok(
+        REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+            "\"Targets\":[{\"URI\":\"oss://output/fps-adaptive.mp4\",\"Container\":\"mp4\","
+            "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"FrameRate\":50,"
+            "\"FrameRateOption\":\"adaptive\"}},"
+            "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\",\"SampleRate\":96000,"
+            "\"SampleRateOption\":\"adaptive\"}}}]"));
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/fps-adaptive.mp4"), &f));
+    expect_near(f.video.fps, 25, 0.01, "fps");
+    assert_int_equal(f.video.packets, 75);
+    assert_int_equal(f.audio.sample_rate, 48000);
+
+    mc_err err;
+    assert_true(t_run(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+                          "\"Targets\":[{\"URI\":\"oss://output/fps-fall.mp4\",\"Container\":\"mp4\","
+                          "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"FrameRate\":50,"
+                          "\"FrameRateOption\":\"fall\"}}}]"),
+                      &res, &err) < 0);
+    assert_string_equal(err.code, "InvalidArgument");
+    assert_non_null(strstr(err.msg, "Targets[0].Video.TranscodeVideo.FrameRate"));
+    assert_true(t_run(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/tone.wav\"}],"
+                          "\"Targets\":[{\"URI\":\"oss://output/sr-fall.aac\",\"Container\":\"aac\","
+                          "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\",\"SampleRate\":48000,"
+                          "\"SampleRateOption\":\"fall\"}}}]"),
+                      &res, &err) < 0);
+    assert_non_null(strstr(err.msg, "Targets[0].Audio.TranscodeAudio.SampleRate"));
+    assert_false(t_exists(t_path("output/fps-fall.mp4")));
+    assert_false(t_exists(t_path("output/sr-fall.aac")));
+}
+
+/* Sources[].DisableAudio / DisableVideo drop the stream from every target. */
+static void source_disable(void **state)
+{
+    (void)state;
+    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\","
+                               "\"DisableAudio\":true}],"
+                               "\"Targets\":[{\"URI\":\"oss://output/noaudio.mp4\","
+                               "\"Container\":\"mp4\"}]"));
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/noaudio.mp4"), &f));
+    assert_int_equal(f.nb_streams, 1);
+    assert_true(f.video.present);
+    assert_false(f.audio.present);
+    res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\","
+                     "\"DisableVideo\":true}],"
+                     "\"Targets\":[{\"URI\":\"oss://output/novideo.mkv\",\"Container\":\"mkv\"}]"));
+    mc_result_clear(&res);
+    assert_true(t_read(t_path("output/novideo.mkv"), &f));
+    assert_int_equal(f.nb_streams, 1);
+    assert_true(f.audio.present);
+    assert_false(f.video.present);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,7 +654,9 @@ int main(void)
         cmocka_unit_test(audio_formats),
         cmocka_unit_test(strip_metadata),  cmocka_unit_test(one_decode_many_targets),
         cmocka_unit_test(progress),        cmocka_unit_test(cancel),
-        cmocka_unit_test(failures),
+        cmocka_unit_test(failures),        cmocka_unit_test(more_geometry),
+        cmocka_unit_test(encoder_settings), cmocka_unit_test(option_rules),
+        cmocka_unit_test(source_disable),
     };
     mc_media_init_logging();
     return cmocka_run_group_tests(tests, NULL, NULL);
