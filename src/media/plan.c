@@ -462,6 +462,15 @@ static int plan_uri(mc_engine *e, mc_output *out, const char *resolution)
     mc_uri_clear(&src);
     if (rc < 0)
         return rc;
+    /* "oss://{bucket}/{dirname}/{barename}.mp4" for a key without a folder expands to an
+     * empty segment: variables that expand to nothing don't leave "//" behind. */
+    if (strchr(out->t->uri, '{') && mc_str_starts_with(uri, "oss://")) {
+        char *w = uri + 6;
+        for (const char *r = uri + 6; *r; r++)
+            if (*r != '/' || (w > uri + 6 && w[-1] != '/'))
+                *w++ = *r;
+        *w = '\0';
+    }
     if (!has_extension(uri)) {
         char *u = mc_asprintf("%s.%s", uri, mc_container_ext(out->t->container));
         free(uri);

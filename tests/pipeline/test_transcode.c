@@ -502,6 +502,20 @@ static void failures(void **state)
     assert_false(t_has_temp(t_path("output")));
 }
 
+/* Template variables in the target URI; a variable that expands to nothing (no folder in
+ * the source key) does not leave an empty path segment. */
+static void uri_template(void **state)
+{
+    (void)state;
+    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/tone.wav\"}],"
+                               "\"Tags\":{\"team\":\"audio\"},"
+                               "\"Targets\":[{\"URI\":\"oss://output/{tags.team}/{dirname}/"
+                               "{barename}-{index}.{autoext}\",\"Container\":\"flac\"}]"));
+    assert_string_equal(res.outputs[0].uri, "oss://output/audio/tone-1.flac");
+    mc_result_clear(&res);
+    assert_true(t_exists(t_path("output/audio/tone-1.flac")));
+}
+
 /* Rotation, long x short sizing, and ResolutionOption adaptive. */
 static void more_geometry(void **state)
 {
@@ -656,7 +670,7 @@ int main(void)
         cmocka_unit_test(progress),        cmocka_unit_test(cancel),
         cmocka_unit_test(failures),        cmocka_unit_test(more_geometry),
         cmocka_unit_test(encoder_settings), cmocka_unit_test(option_rules),
-        cmocka_unit_test(source_disable),
+        cmocka_unit_test(source_disable),  cmocka_unit_test(uri_template),
     };
     mc_media_init_logging();
     return cmocka_run_group_tests(tests, NULL, NULL);
