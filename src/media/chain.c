@@ -389,24 +389,28 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
 int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len)
 {
     bool last = (size_t)(in - e->inputs) + 1 == e->n_inputs;
-    AVRational tb = input_tb(in, os);
+    bool has = (os->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->ast) >= 0;
+    int rc = 0;
     /* Between inputs, each stream is held or padded to the input's full length so the next
-     * input starts in sync; after the last one, streams simply end. */
-    int64_t eof = last ? os->last_end : av_rescale_q(seg_len, AV_TIME_BASE_Q, tb);
-    if (os->type == AVMEDIA_TYPE_AUDIO && !last)
+     * input starts in sync; after the last one, streams simply end. An input without audio
+     * still fills its stretch of the output with silence. */
+    if (os->type == AVMEDIA_TYPE_AUDIO && (!last || !has))
         os->seg_end = av_rescale_q(e->done_len + seg_len, AV_TIME_BASE_Q, os->enc_tb);
-    int rc = close_chain(e, os, eof);
-    os->last_end = 0;
+    if (has) {
+        AVRational tb = input_tb(in, os);
+        int64_t eof = last ? os->last_end : av_rescale_q(seg_len, AV_TIME_BASE_Q, tb);
+        rc = close_chain(e, os, eof);
+        os->last_end = 0;
+    }
     if (rc < 0 || os->type != AVMEDIA_TYPE_AUDIO)
         return rc;
-    if (!last) {
+    if (os->seg_end != INT64_MAX) {
         int64_t queued = os->next_pts + av_audio_fifo_size(os->fifo);
         if (queued < os->seg_end)
             rc = fifo_silence(os, os->seg_end - queued);
         os->seg_end = INT64_MAX;
-        if (rc >= 0)
-            rc = drain_fifo(e, os, false);
-        return rc;
     }
-    return drain_fifo(e, os, true);
+    if (rc >= 0)
+        rc = drain_fifo(e, os, last);
+    return rc;
 }

@@ -273,8 +273,7 @@ static int finish_input(mc_engine *e, mc_input *in)
     for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
         mc_ostream *streams[2] = {e->outputs[i].v, e->outputs[i].a};
         for (int k = 0; k < 2 && rc >= 0; k++)
-            if (streams[k] && !streams[k]->copy &&
-                (streams[k]->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->ast) >= 0)
+            if (streams[k] && !streams[k]->copy)
                 rc = mc_chain_end_input(e, streams[k], in, seg_len);
     }
     mc_log(MC_LOG_DEBUG, "%s: %.3f s processed, output continues at %.3f s", field,

@@ -139,6 +139,9 @@ const char *mc_input_field(const mc_input *in, char *buf, size_t size); /* "Sour
 
 /* plan.c */
 int mc_plan_outputs(mc_engine *e);
+/* The input whose parameters a concatenation takes for a stream type: the AlignmentIndex
+ * source, or the first input that has such a stream at all (NULL: none has). */
+const mc_input *mc_ref_input(const mc_engine *e, enum AVMediaType type);
 const char *mc_container_muxer(enum mc_container c);
 
 /* chain.c */

@@ -63,20 +63,9 @@ static int add_copy_stream(mc_engine *e, mc_output *out, mc_ostream *os)
     return copy_side_data(st, ist);
 }
 
-static const mc_input *first_with(const mc_engine *e, enum AVMediaType type)
-{
-    const mc_input *a = &e->inputs[e->align];
-    if ((type == AVMEDIA_TYPE_VIDEO ? a->vst : a->ast) >= 0)
-        return a;
-    for (size_t i = 0; i < e->n_inputs; i++)
-        if ((type == AVMEDIA_TYPE_VIDEO ? e->inputs[i].vst : e->inputs[i].ast) >= 0)
-            return &e->inputs[i];
-    return NULL;
-}
-
 static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
 {
-    const mc_input *ref = first_with(e, AVMEDIA_TYPE_VIDEO);
+    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
     const AVStream *ist = ref->fmt->streams[ref->vst];
     const mc_vplan *v = &os->v;
     AVCodecContext *enc = avcodec_alloc_context3(v->codec);
@@ -178,7 +167,7 @@ static void audio_rate_control(AVCodecContext *enc, const mc_aplan *a)
 
 static int open_audio_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
 {
-    const mc_input *ref = first_with(e, AVMEDIA_TYPE_AUDIO);
+    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_AUDIO);
     const AVStream *ist = ref->fmt->streams[ref->ast];
     const mc_aplan *a = &os->a;
     AVStream *st = avformat_new_stream(out->mux, NULL);

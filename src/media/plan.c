@@ -66,9 +66,7 @@ static const char *aencoder_name(enum mc_acodec c)
     }
 }
 
-/* The input whose parameters a concatenation takes: the AlignmentIndex source, or the first
- * input that has the stream at all. */
-static const mc_input *ref_input(const mc_engine *e, enum AVMediaType type)
+const mc_input *mc_ref_input(const mc_engine *e, enum AVMediaType type)
 {
     const mc_input *a = &e->inputs[e->align];
     if ((type == AVMEDIA_TYPE_VIDEO ? a->vst : a->ast) >= 0)
@@ -204,7 +202,7 @@ static bool pix_fmt_supported(const AVCodec *codec, enum AVPixelFormat fmt)
 static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcodec vc,
                       const AVOutputFormat *ofmt)
 {
-    const mc_input *ref = ref_input(e, AVMEDIA_TYPE_VIDEO);
+    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
     const mc_target *t = out->t;
     static const mc_video_transcode defaults = {
         .crf = 23, .gop_size = 150, .bframes = 3, .refs = 2};
@@ -340,7 +338,7 @@ static int plan_layout(mc_aplan *a, const AVCodecParameters *par, int channels)
 
 static int plan_audio(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_acodec ac)
 {
-    const mc_input *ref = ref_input(e, AVMEDIA_TYPE_AUDIO);
+    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_AUDIO);
     const AVCodecParameters *par = ref->fmt->streams[ref->ast]->codecpar;
     const mc_target *t = out->t;
     static const mc_audio_transcode defaults = {.quality = -1};
@@ -559,7 +557,7 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
         return 0;
     if (present && (disable || !transcode))
         return 0; /* DisableVideo, or Video without TranscodeVideo: no such stream */
-    if (!ref_input(e, type))
+    if (!mc_ref_input(e, type))
         return 0; /* no source has one */
 
     int vc = video ? (present ? (int)t->video.transcode.codec : MC_VCODEC_COPY)

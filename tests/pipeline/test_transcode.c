@@ -192,6 +192,26 @@ static void concat(void **state)
     expect_near(f.audio.duration, 5.0, 0.05, "audio duration");
 }
 
+/* A source without audio between sources with audio: its stretch is silence, and the
+ * audio after it stays in sync (2 s video-only + 3 s with audio + 2 s video-only). */
+static void concat_missing_audio(void **state)
+{
+    (void)state;
+    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/video_only.mp4\"},"
+                               "{\"URI\":\"oss://fixtures/bframes.mp4\"},"
+                               "{\"URI\":\"oss://fixtures/video_only.mp4\"}],"
+                               "\"Targets\":[{\"URI\":\"oss://output/gap.mp4\",\"Container\":\"mp4\","
+                               "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
+                               "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"));
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/gap.mp4"), &f));
+    expect_near(f.video.duration, 7.0, 0.05, "video duration");
+    expect_near(f.audio.start, 0, 0.03, "audio start");
+    expect_near(f.audio.duration, 7.0, 0.05, "audio duration");
+    assert_int_equal(f.audio.sample_rate, 48000);
+}
+
 /* FrameRate, Bitrate, GOP and PixelFormat reach the encoder. */
 static void video_parameters(void **state)
 {
@@ -671,6 +691,7 @@ int main(void)
         cmocka_unit_test(failures),        cmocka_unit_test(more_geometry),
         cmocka_unit_test(encoder_settings), cmocka_unit_test(option_rules),
         cmocka_unit_test(source_disable),  cmocka_unit_test(uri_template),
+        cmocka_unit_test(concat_missing_audio),
     };
     mc_media_init_logging();
     return cmocka_run_group_tests(tests, NULL, NULL);
