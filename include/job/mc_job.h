@@ -25,6 +25,7 @@
 #define MC_JOB_MAX_TARGETS   32
 #define MC_JOB_MAX_USER_DATA 2048
 #define MC_JOB_MAX_DIM       4096
+#define MC_JOB_MAX_SECONDS   10000000.0 /* times and durations: about 115 days */
 
 /* "fixed" / "adaptive" / "fall" of ResolutionOption, FrameRateOption, BitrateOption... */
 enum mc_option {

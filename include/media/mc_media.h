@@ -38,8 +38,9 @@ typedef struct mc_engine_opts {
 int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *result,
                   mc_err *err);
 
-/* Read a media file's container and stream properties. */
-int mc_probe_file(const char *path, mc_media_info *out, mc_err *err);
+/* Read a media file's container and stream properties. With `root`, the file and anything
+ * it refers to (an HLS playlist's segments) must lie inside that folder. */
+int mc_probe_file(const char *path, const char *root, mc_media_info *out, mc_err *err);
 
 /* Route FFmpeg's own log lines into mc_log (once per process). */
 void mc_media_init_logging(void);

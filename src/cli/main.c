@@ -158,7 +158,8 @@ static int cmd_run(const char *store_dir, const char *device, const char *path, 
         return EXIT_TASK_FAILED;
     }
 
-    struct sigaction sa = {.sa_handler = on_signal};
+    /* The first Ctrl-C cancels cleanly (no output left behind); a second one kills. */
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -194,7 +195,7 @@ static int cmd_probe(const char *store_dir, const char *what)
 {
     mc_err err;
     mc_err_clear(&err);
-    char *path = NULL;
+    char *path = NULL, *root = NULL;
     int status = 0;
     if (strstr(what, "://")) {
         mc_store *store = NULL;
@@ -203,6 +204,9 @@ static int cmd_probe(const char *store_dir, const char *what)
         int rc = oss ? mc_store_open(store_dir, &store, &err) : 0;
         if (rc >= 0)
             rc = mc_uri_resolve(store, what, MC_URI_ALLOW_FILE, "URI", &uri, &err);
+        /* An object of the store may only refer to other objects of the store. */
+        if (rc >= 0 && oss)
+            root = mc_strdup(mc_store_root(store));
         mc_store_free(&store);
         if (rc < 0) {
             print_error(&err);
@@ -215,7 +219,7 @@ static int cmd_probe(const char *store_dir, const char *what)
         path = mc_strdup(what);
     }
     mc_media_info info = {0};
-    if (!path || mc_probe_file(path, &info, &err) < 0) {
+    if (!path || mc_probe_file(path, root, &info, &err) < 0) {
         print_error(&err);
         status = EXIT_TASK_FAILED;
     } else if (print_json(mc_media_info_to_json(&info)) < 0) {
@@ -223,6 +227,7 @@ static int cmd_probe(const char *store_dir, const char *what)
     }
     mc_media_info_clear(&info);
     free(path);
+    free(root);
     return status;
 }
 

@@ -35,7 +35,7 @@ static int read_subtitle(jr *r, const json_t *v, mc_source_subtitle *sub)
         return rc;
     if ((rc = jr_require(r, jr_uri(r, v, "URI", &sub->uri), "URI")) < 0)
         return rc;
-    rc = jr_num(r, v, "TimeOffset", (jr_range){-HUGE_VAL, HUGE_VAL, false, false},
+    rc = jr_num(r, v, "TimeOffset", (jr_range){-MC_JOB_MAX_SECONDS, MC_JOB_MAX_SECONDS, false, false},
                 &sub->time_offset);
     if (rc < 0)
         return rc;
@@ -80,7 +80,7 @@ static int read_align_mode(jr *r, const json_t *v, enum mc_align_mode *out)
 
 int job_parse_source(jr *r, const json_t *v, mc_source *s)
 {
-    static const jr_range nonneg = {0, HUGE_VAL, false, false};
+    static const jr_range nonneg = {0, MC_JOB_MAX_SECONDS, false, false};
     int rc;
     if ((rc = jr_v_object(r, v)) < 0)
         return rc;

@@ -86,7 +86,7 @@ static int read_segment(jr *r, const json_t *v, enum mc_container c, const job_c
                            mc_container_name(c));
         goto out;
     }
-    rc = jr_num(r, seg, "Duration", (jr_range){0, HUGE_VAL, true, false}, &s->duration);
+    rc = jr_num(r, seg, "Duration", (jr_range){0, MC_JOB_MAX_SECONDS, true, false}, &s->duration);
     if ((rc = jr_require(r, rc, "Duration")) < 0)
         goto out;
     if ((rc = jr_int(r, seg, "StartNumber", 0, INT32_MAX, &s->start_number)) < 0)

@@ -18,7 +18,7 @@ static const char *const watermark_types[] = {"text", "file", NULL};
 static const char *const font_names[] = {"SourceHanSans-Regular", "SourceHanSans-Bold",
                                          "SourceHanSerif-Regular", "SourceHanSerif-Bold", NULL};
 
-static const jr_range range_nonneg = {0, HUGE_VAL, false, false};
+static const jr_range range_nonneg = {0, MC_JOB_MAX_SECONDS, false, false};
 
 void job_vcodec_names_text(char *buf, size_t size)
 {

@@ -271,18 +271,22 @@ static int drain_fifo(mc_engine *e, mc_ostream *os, bool flush)
     return rc;
 }
 
-/* Add `n` samples of silence to the FIFO. */
-static int fifo_silence(mc_ostream *os, int64_t n)
+/* Send `n` samples of silence through the FIFO, a chunk at a time so that a long gap never
+ * sits in memory at once. */
+static int send_silence(mc_engine *e, mc_ostream *os, int64_t n)
 {
     uint8_t *data[AV_NUM_DATA_POINTERS] = {0};
-    int chunk = 4096;
+    int chunk = FFMAX(os->frame_size, 4096);
     int rc = av_samples_alloc(data, NULL, os->a.layout.nb_channels, chunk, os->a.sample_fmt, 0);
     if (rc < 0)
         return rc;
     av_samples_set_silence(data, 0, chunk, os->a.layout.nb_channels, os->a.sample_fmt);
+    rc = 0;
     while (n > 0 && rc >= 0) {
         int k = (int)FFMIN(n, chunk);
         rc = av_audio_fifo_write(os->fifo, (void **)data, k);
+        if (rc >= 0)
+            rc = drain_fifo(e, os, false);
         n -= k;
     }
     av_freep(&data[0]);
@@ -318,6 +322,10 @@ static int handle_audio_frame(mc_engine *e, mc_ostream *os, AVFrame *f)
 static int pull(mc_engine *e, mc_ostream *os)
 {
     for (;;) {
+        /* One input frame can turn into many output frames (a frame rate change, a held
+         * frame): stay cancellable. */
+        if (mc_engine_canceled(e))
+            return mc_err_set(e->err, MC_ECANCELED, NULL, "the task was canceled");
         AVFrame *f = os->frame;
         av_frame_unref(f);
         int rc = av_buffersink_get_frame(os->sink, f);
@@ -407,7 +415,7 @@ int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t
     if (os->seg_end != INT64_MAX) {
         int64_t queued = os->next_pts + av_audio_fifo_size(os->fifo);
         if (queued < os->seg_end)
-            rc = fifo_silence(os, os->seg_end - queued);
+            rc = send_silence(e, os, os->seg_end - queued);
         os->seg_end = INT64_MAX;
     }
     if (rc >= 0)

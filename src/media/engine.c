@@ -60,6 +60,11 @@ static int check_supported(mc_engine *e)
                       "%s: %s is not available in this version of the engine", field, what);
 }
 
+bool mc_engine_canceled(const mc_engine *e)
+{
+    return e->opts->cancel && atomic_load(e->opts->cancel);
+}
+
 static void report_progress(mc_engine *e, const mc_input *in, bool force)
 {
     if (!e->opts->progress)
@@ -123,6 +128,22 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
                               "%s: %s is corrupt: damaged %s at %.3f s", field, in->uri,
                               video ? "video" : "audio", at);
         }
+        /* A timestamp far past the source's length, or a jump of many minutes between two
+         * frames, is damage: the fps filter would otherwise fill the gap with copies of one
+         * frame, for as long as the jump (a header can be damaged to agree with it). */
+        int64_t rel = av_rescale_q(f->pts, st->time_base, AV_TIME_BASE_Q);
+        int64_t *last = &in->last_ts[video ? 0 : 1];
+        bool past_end = in->est_len > 0 && rel > in->est_len + FFMAX(5 * AV_TIME_BASE,
+                                                                     in->est_len / 10);
+        bool jump = *last != AV_NOPTS_VALUE && rel - *last > MC_MAX_TS_JUMP;
+        if (past_end || jump) {
+            av_frame_unref(f);
+            return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
+                              "%s: %s is corrupt: %s timestamps jump to %.3f s%s", field, in->uri,
+                              video ? "video" : "audio", (double)rel / AV_TIME_BASE,
+                              past_end ? ", past the end of the source" : "");
+        }
+        *last = rel;
         in->frames_decoded++;
         /* Frames know their length better than packets (Ogg pages, say, time only their
          * last packet). */
@@ -131,6 +152,7 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
                                            st->time_base);
         int64_t end = av_rescale_q(f->pts + FFMAX(dur, 0), st->time_base, AV_TIME_BASE_Q);
         in->reached = FFMAX(in->reached, FFMIN(end, in->win_len));
+        in->end_all = FFMAX(in->end_all, end);
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
             mc_ostream *os = video ? e->outputs[i].v : e->outputs[i].a;
             if (os && !os->copy)
@@ -142,23 +164,27 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
     }
 }
 
-/* Advance in->reached with a packet of a selected stream; false once the packet starts
- * at or after the end of the window. */
-static bool track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st)
+/*
+ * Account a packet: in->end_all follows every stream (to compare the file with its header),
+ * in->reached the selected ones (the length this input contributes). Returns false once a
+ * selected stream's packet starts at or after the end of the window.
+ */
+static bool track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st, bool selected)
 {
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
     if (ts == AV_NOPTS_VALUE)
         return true;
     int64_t rel = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - in->t0 - in->win_start;
+    int64_t end = rel + av_rescale_q(pkt->duration, st->time_base, AV_TIME_BASE_Q);
+    in->first = FFMIN(in->first, rel);
+    in->end_all = FFMAX(in->end_all, end);
+    if (!selected)
+        return true;
     int64_t dts_rel = pkt->dts != AV_NOPTS_VALUE
                           ? av_rescale_q(pkt->dts, st->time_base, AV_TIME_BASE_Q) - in->t0 -
                                 in->win_start
                           : rel;
-    in->first = FFMIN(in->first, rel);
-    int64_t end = rel + av_rescale_q(pkt->duration, st->time_base, AV_TIME_BASE_Q);
-    end = FFMIN(end, in->win_len);
-    if (end > in->reached)
-        in->reached = end;
+    in->reached = FFMAX(in->reached, FFMIN(end, in->win_len));
     return dts_rel < in->win_len;
 }
 
@@ -171,7 +197,7 @@ static int run_input(mc_engine *e, mc_input *in)
     int rc = 0;
     mc_demux_errors_reset();
     while (rc >= 0) {
-        if (e->opts->cancel && atomic_load(e->opts->cancel))
+        if (mc_engine_canceled(e))
             return mc_err_set(e->err, MC_ECANCELED, NULL, "the task was canceled");
         rc = av_read_frame(in->fmt, pkt);
         const char *damage;
@@ -193,12 +219,13 @@ static int run_input(mc_engine *e, mc_input *in)
             return mc_media_error(e, rc == AVERROR(EIO) ? rc : AVERROR_INVALIDDATA,
                                   "%s: reading %s failed", field, in->uri);
         int idx = pkt->stream_index;
+        const AVStream *st = in->fmt->streams[idx];
         if (idx != in->vst && idx != in->ast) {
+            track_packet(in, pkt, st, false);
             av_packet_unref(pkt);
             continue;
         }
-        const AVStream *st = in->fmt->streams[idx];
-        if (!track_packet(in, pkt, st)) {
+        if (!track_packet(in, pkt, st, true)) {
             v_done |= idx == in->vst;
             a_done |= idx == in->ast;
             av_packet_unref(pkt);
@@ -226,23 +253,20 @@ static int run_input(mc_engine *e, mc_input *in)
     return rc;
 }
 
-/* What the selected streams should have given, from the container's header. */
+/* How far the file's header says its streams go, from the window's start (0: unknown). */
 static int64_t expected_len(const mc_input *in)
 {
-    int64_t best = 0;
-    int idx[2] = {in->vst, in->ast};
-    for (int i = 0; i < 2; i++) {
-        if (idx[i] < 0)
-            continue;
-        const AVStream *st = in->fmt->streams[idx[i]];
+    int64_t best = in->fmt->duration > 0 && in->fmt->duration != AV_NOPTS_VALUE
+                       ? in->fmt->duration
+                       : 0;
+    for (unsigned i = 0; !best && i < in->fmt->nb_streams; i++) {
+        const AVStream *st = in->fmt->streams[i];
         if (st->duration > 0 && st->duration != AV_NOPTS_VALUE) {
             int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
             int64_t end = av_rescale_q(start + st->duration, st->time_base, AV_TIME_BASE_Q);
             best = FFMAX(best, end - in->t0);
         }
     }
-    if (!best && in->fmt->duration > 0 && in->fmt->duration != AV_NOPTS_VALUE)
-        best = in->fmt->duration;
     if (!best)
         return 0;
     return FFMIN(best - in->win_start, in->win_len);
@@ -261,13 +285,14 @@ static int finish_input(mc_engine *e, mc_input *in)
      * with its header. Packets before zero (an Ogg stream's pre-roll) count: the header's
      * duration includes them. */
     int64_t want = expected_len(in);
+    int64_t got = FFMIN(in->end_all, in->win_len);
     int64_t slack = FFMAX(AV_TIME_BASE / 2, want / 20);
     int64_t lead = in->win_start == 0 && in->first < 0 ? -in->first : 0;
-    if (want > 0 && seg_len + lead + slack < want)
+    if (want > 0 && got + lead + slack < want)
         return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
                           "%s: %s ends at %.3f s but its header says %.3f s: the file is "
                           "truncated or corrupt",
-                          field, in->uri, (double)seg_len / AV_TIME_BASE,
+                          field, in->uri, (double)got / AV_TIME_BASE,
                           (double)want / AV_TIME_BASE);
     int rc = 0;
     for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
@@ -300,6 +325,7 @@ static int open_inputs(mc_engine *e)
         in->src = &job->sources[i];
         in->vst = in->ast = -1;
         in->first = INT64_MAX;
+        in->last_ts[0] = in->last_ts[1] = AV_NOPTS_VALUE;
         if ((int)i == job->alignment_index)
             e->align = e->n_inputs;
         e->n_inputs++;
@@ -319,7 +345,7 @@ static int collect_results(mc_engine *e, mc_result *res)
     for (size_t i = 0; i < e->n_outputs; i++) {
         const mc_output *out = &e->outputs[i];
         mc_media_info info = {0};
-        int rc = mc_probe_file(out->path, &info, e->err);
+        int rc = mc_probe_file(mc_atomic_tmp_path(out->file), NULL, &info, e->err);
         if (rc < 0)
             return rc;
         char *uri = mc_strdup(out->uri);
@@ -391,8 +417,12 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         if (e.outputs[i].v && !e.outputs[i].v->copy)
             res.frames_encoded += e.outputs[i].v->frames_out;
     }
+    /* Every output is complete and read back before any becomes visible: a task that fails
+     * leaves nothing behind. */
     if (rc >= 0)
         rc = collect_results(&e, &res);
+    for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++)
+        rc = mc_output_commit(&e, &e.outputs[i]);
     if (rc < 0)
         goto out;
 

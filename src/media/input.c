@@ -42,29 +42,52 @@ int mc_media_error(mc_engine *e, int rc, const char *what, ...)
  * Every file a demuxer opens (an HLS playlist's segments, say) goes through this hook, so a
  * source in the object store can only pull in other files of the store.
  */
-static int (*default_io_open)(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
-                              AVDictionary **options);
-
 static int guarded_io_open(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
                            AVDictionary **options)
 {
-    const char *root = s->opaque;
+    mc_io_guard *g = s->opaque;
     const char *path = url;
-    if (av_strstart(url, "file:", &path)) {
-        /* file:path */
-    } else if (strchr(url, ':') && url[0] != '/') {
+    if (!av_strstart(url, "file:", &path) && strchr(url, ':') && url[0] != '/') {
+        g->refused++;
         av_log(s, AV_LOG_ERROR, "refusing to open %s: only files of the store\n", url);
         return AVERROR(EPERM);
     }
     char real[PATH_MAX];
     if (!realpath(path, real))
         return AVERROR(errno);
-    size_t n = strlen(root);
-    if (strncmp(real, root, n) != 0 || real[n] != '/') {
+    size_t n = strlen(g->root);
+    if (strncmp(real, g->root, n) != 0 || real[n] != '/') {
+        g->refused++;
         av_log(s, AV_LOG_ERROR, "refusing to open %s: outside the object store\n", url);
         return AVERROR(EPERM);
     }
-    return default_io_open(s, pb, url, flags, options);
+    return g->default_open(s, pb, url, flags, options);
+}
+
+int mc_open_demuxer(AVFormatContext **out, const char *path, mc_io_guard *guard)
+{
+    AVFormatContext *fmt = avformat_alloc_context();
+    if (!fmt)
+        return AVERROR(ENOMEM);
+    if (guard && guard->root) {
+        guard->default_open = fmt->io_open;
+        guard->refused = 0;
+        fmt->io_open = guarded_io_open;
+        fmt->opaque = guard;
+    }
+    AVDictionary *opts = NULL;
+    av_dict_set(&opts, "protocol_whitelist", "file,crypto,data", 0);
+    int rc = avformat_open_input(&fmt, path, NULL, &opts);
+    av_dict_free(&opts);
+    if (rc < 0)
+        return rc;
+    rc = avformat_find_stream_info(fmt, NULL);
+    if (rc < 0) {
+        avformat_close_input(&fmt);
+        return rc;
+    }
+    *out = fmt;
+    return 0;
 }
 
 static int select_stream(AVFormatContext *fmt, enum AVMediaType type)
@@ -121,26 +144,15 @@ int mc_input_open(mc_engine *e, mc_input *in)
         return mc_err_set(e->err, -ENOENT, "ResourceNotFound", "%s: %s does not exist", ufield,
                           in->uri);
 
-    AVFormatContext *fmt = avformat_alloc_context();
-    if (!fmt)
-        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
-    if (in_store) {
-        default_io_open = fmt->io_open;
-        fmt->io_open = guarded_io_open;
-        fmt->opaque = (void *)mc_store_root(e->opts->store);
-    }
-    AVDictionary *opts = NULL;
-    av_dict_set(&opts, "protocol_whitelist", "file,crypto,data", 0);
-    rc = avformat_open_input(&fmt, in->path, NULL, &opts);
-    av_dict_free(&opts);
+    in->guard.root = in_store ? mc_store_root(e->opts->store) : NULL;
+    rc = mc_open_demuxer(&in->fmt, in->path, &in->guard);
+    if (rc < 0 && in->guard.refused)
+        return mc_err_set(e->err, -EPERM, "InvalidArgument",
+                          "%s: %s refers to files outside the object store", field, in->uri);
     if (rc < 0)
-        return mc_media_error(e, rc == AVERROR(EPERM) ? rc : AVERROR_INVALIDDATA,
+        return mc_media_error(e, rc == AVERROR(ENOMEM) ? rc : AVERROR_INVALIDDATA,
                               "%s: %s is not a media file that can be read", field, in->uri);
-    in->fmt = fmt;
-    rc = avformat_find_stream_info(fmt, NULL);
-    if (rc < 0)
-        return mc_media_error(e, AVERROR_INVALIDDATA, "%s: cannot read the streams of %s", field,
-                              in->uri);
+    AVFormatContext *fmt = in->fmt;
 
     in->vst = in->src->disable_video ? -1 : select_stream(fmt, AVMEDIA_TYPE_VIDEO);
     in->ast = in->src->disable_audio ? -1 : select_stream(fmt, AVMEDIA_TYPE_AUDIO);

@@ -38,7 +38,7 @@ static AVClassCategory category_of(void *avcl)
 
 static void av_log_to_mc(void *avcl, int level, const char *fmt, va_list vl)
 {
-    if (level > av_log_get_level() && level > AV_LOG_ERROR)
+    if (level > av_log_get_level() && level > AV_LOG_WARNING)
         return;
     char line[1024];
     int print_prefix = 1;
@@ -52,8 +52,12 @@ static void av_log_to_mc(void *avcl, int level, const char *fmt, va_list vl)
         va_end(vl2);
         return;
     }
-    if (level <= AV_LOG_ERROR && category_of(avcl) == AV_CLASS_CATEGORY_DEMUXER &&
-        demux_errors++ == 0) {
+    /* The HLS demuxer skips a segment it cannot open with only a warning: a missing piece of
+     * the source all the same. */
+    bool damage = category_of(avcl) == AV_CLASS_CATEGORY_DEMUXER &&
+                  (level <= AV_LOG_ERROR ||
+                   (level <= AV_LOG_WARNING && strstr(fmt, "Failed to open segment")));
+    if (damage && demux_errors++ == 0) {
         /* the message alone, without FFmpeg's "[demuxer @ 0x...]" prefix */
         vsnprintf(demux_first_error, sizeof(demux_first_error), fmt, vl2);
         size_t m = strlen(demux_first_error);

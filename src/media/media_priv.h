@@ -25,12 +25,26 @@
 #include "mc_media.h"
 #include "mc_str.h"
 
+/* Confines a demuxer to the files of one folder (the object store); lives as long as the
+ * AVFormatContext it guards. */
+/* A jump between two consecutive frames' timestamps that can only be damage (AV_TIME_BASE
+ * units): no real recording pauses a stream for ten minutes. */
+#define MC_MAX_TS_JUMP (600LL * AV_TIME_BASE)
+
+typedef struct mc_io_guard {
+    const char *root; /* NULL: no confinement */
+    int (*default_open)(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
+                        AVDictionary **options);
+    int refused; /* files it refused to open */
+} mc_io_guard;
+
 typedef struct mc_input {
     int source_index; /* index in job->sources */
     const mc_source *src;
     char *uri;
     char *path;
     AVFormatContext *fmt;
+    mc_io_guard guard;
     int vst, ast; /* selected stream index, -1 = none */
     bool decode_v, decode_a;     /* some target encodes that stream */
     AVCodecContext *vdec, *adec; /* their decoders, opened when the input's turn comes */
@@ -43,6 +57,8 @@ typedef struct mc_input {
     /* Measured while running, relative to win_start, AV_TIME_BASE units. */
     int64_t reached;             /* furthest end of a selected stream's frame or packet */
     int64_t first;               /* earliest packet start seen (negative: pre-roll) */
+    int64_t end_all;             /* furthest packet end of any stream, selected or not */
+    int64_t last_ts[2];          /* last decoded video/audio frame time (jump detection) */
     int64_t frames_decoded;
 } mc_input;
 
@@ -81,6 +97,9 @@ typedef struct mc_ostream {
     mc_vplan v;
     mc_aplan a;
     AVCodecContext *enc; /* NULL when copying or for AMR */
+    struct AVBSFContext *bsf; /* copy: bitstream filter the container needs, or NULL */
+    bool copy_started;        /* copy: the first packet inside the window went out */
+    int64_t last_dts;         /* copy: last dts written, output time base */
     mc_amr_enc *amr;
     AVRational enc_tb;
     int frame_size; /* audio samples per encoder frame */
@@ -131,6 +150,8 @@ typedef struct mc_engine {
 } mc_engine;
 
 /* input.c */
+/* avformat_open_input + find_stream_info, confined by `guard` when it has a root. */
+int mc_open_demuxer(AVFormatContext **out, const char *path, mc_io_guard *guard);
 int mc_input_open(mc_engine *e, mc_input *in);
 void mc_input_close(mc_input *in);
 int mc_input_open_decoders(mc_engine *e, mc_input *in);
@@ -154,7 +175,10 @@ int mc_output_open(mc_engine *e, mc_output *out);
 int mc_output_write_header(mc_engine *e, mc_output *out);
 int mc_output_copy_packet(mc_engine *e, mc_ostream *os, const mc_input *in, AVPacket *pkt);
 int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame);
+/* Flush encoders, write the trailer and close the temporary file. */
 int mc_output_finish(mc_engine *e, mc_output *out);
+/* Rename the finished temporary file into place. */
+int mc_output_commit(mc_engine *e, mc_output *out);
 void mc_output_free(mc_output *out);
 
 /* amr.c: AMR-NB through libopencore-amrnb (Debian's FFmpeg has no AMR-NB encoder). */
@@ -163,6 +187,9 @@ int mc_amr_open(int64_t bitrate, int quality, mc_amr_enc **out);
 int mc_amr_encode(mc_amr_enc *amr, const AVFrame *frame, AVPacket *pkt);
 int64_t mc_amr_bitrate(const mc_amr_enc *amr);
 void mc_amr_free(mc_amr_enc **amr);
+
+/* Whether the task has been asked to stop. */
+bool mc_engine_canceled(const mc_engine *e);
 
 /* log.c: errors demuxers logged on this thread since the last reset, and the first one. */
 void mc_demux_errors_reset(void);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libavcodec/bsf.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/pixdesc.h>
 
@@ -42,6 +43,20 @@ static unsigned keep_tag(const AVOutputFormat *ofmt, const AVCodecParameters *pa
     return 0;
 }
 
+/* The bitstream filter a copy into this container needs, or NULL. AVI takes H.264/HEVC
+ * only as Annex B (start codes); mp4 and Matroska sources carry length-prefixed NALs. */
+static const char *copy_bsf(enum mc_container c, const AVCodecParameters *par)
+{
+    bool length_prefixed = par->extradata_size > 0 && par->extradata[0] == 1;
+    if (c != MC_CONTAINER_AVI || !length_prefixed)
+        return NULL;
+    if (par->codec_id == AV_CODEC_ID_H264)
+        return "h264_mp4toannexb";
+    if (par->codec_id == AV_CODEC_ID_HEVC)
+        return "hevc_mp4toannexb";
+    return NULL;
+}
+
 static int add_copy_stream(mc_engine *e, mc_output *out, mc_ostream *os)
 {
     const mc_input *in = &e->inputs[0];
@@ -49,7 +64,21 @@ static int add_copy_stream(mc_engine *e, mc_output *out, mc_ostream *os)
     AVStream *st = avformat_new_stream(out->mux, NULL);
     if (!st)
         return AVERROR(ENOMEM);
-    int rc = avcodec_parameters_copy(st->codecpar, ist->codecpar);
+    int rc;
+    const char *bsf = copy_bsf(out->t->container, ist->codecpar);
+    if (bsf) {
+        rc = av_bsf_alloc(av_bsf_get_by_name(bsf), &os->bsf);
+        if (rc >= 0)
+            rc = avcodec_parameters_copy(os->bsf->par_in, ist->codecpar);
+        if (rc >= 0) {
+            os->bsf->time_base_in = ist->time_base;
+            rc = av_bsf_init(os->bsf);
+        }
+        if (rc >= 0)
+            rc = avcodec_parameters_copy(st->codecpar, os->bsf->par_out);
+    } else {
+        rc = avcodec_parameters_copy(st->codecpar, ist->codecpar);
+    }
     if (rc < 0)
         return rc;
     st->codecpar->codec_tag = keep_tag(out->mux->oformat, ist->codecpar);
@@ -290,6 +319,54 @@ static int write_packet(mc_engine *e, mc_ostream *os, AVPacket *pkt)
     return 0;
 }
 
+/*
+ * Copied packets may carry timestamps a muxer refuses (pts before dts, dts going backwards:
+ * phone recordings have both). Repair them the way the ffmpeg program does: pts < dts becomes
+ * the median of the two and the last dts + 1; dts is kept strictly increasing.
+ */
+static void repair_timestamps(mc_ostream *os, AVPacket *p)
+{
+    int64_t last = os->last_dts;
+    if (p->pts != AV_NOPTS_VALUE && p->dts != AV_NOPTS_VALUE && p->dts > p->pts) {
+        if (last == AV_NOPTS_VALUE) {
+            p->pts = p->dts;
+        } else {
+            int64_t a = p->pts, b = p->dts, c = last + 1;
+            int64_t median = FFMAX(FFMIN(a, b), FFMIN(FFMAX(a, b), c));
+            p->pts = p->dts = median;
+        }
+    }
+    if (last != AV_NOPTS_VALUE && p->dts != AV_NOPTS_VALUE) {
+        int64_t min = last + !(os->out->mux->oformat->flags & AVFMT_TS_NONSTRICT);
+        if (p->dts < min) {
+            if (p->pts != AV_NOPTS_VALUE && p->pts >= p->dts)
+                p->pts = FFMAX(p->pts, min);
+            p->dts = min;
+        }
+    }
+    if (p->dts != AV_NOPTS_VALUE)
+        os->last_dts = p->dts;
+}
+
+/* Whether a copied packet falls before the window's start in a container that can't hide
+ * the lead-in with an edit list (only mp4 and mov can): video starts at the first keyframe
+ * at or after StartTime, audio at the packet that contains it. */
+static bool before_window(mc_ostream *os, const mc_input *in, const AVPacket *p)
+{
+    enum mc_container c = os->out->t->container;
+    if (in->win_start <= 0 || c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV)
+        return false;
+    if (p->pts == AV_NOPTS_VALUE)
+        return !os->copy_started;
+    if (os->type == AVMEDIA_TYPE_VIDEO && !os->copy_started) {
+        if (!(p->flags & AV_PKT_FLAG_KEY) || p->pts < 0)
+            return true;
+        os->copy_started = true;
+        return false;
+    }
+    return p->pts + p->duration <= 0;
+}
+
 int mc_output_copy_packet(mc_engine *e, mc_ostream *os, const mc_input *in, AVPacket *pkt)
 {
     AVRational tb = in->fmt->streams[pkt->stream_index]->time_base;
@@ -302,8 +379,30 @@ int mc_output_copy_packet(mc_engine *e, mc_ostream *os, const mc_input *in, AVPa
         p->pts -= start;
     if (p->dts != AV_NOPTS_VALUE)
         p->dts -= start;
+    if (before_window(os, in, p)) {
+        av_packet_unref(p);
+        return 0;
+    }
     p->pos = -1;
     av_packet_rescale_ts(p, tb, os->st->time_base);
+    if (os->bsf) {
+        /* e.g. H.264 from mp4/mkv into AVI, which wants Annex B start codes */
+        rc = av_bsf_send_packet(os->bsf, p);
+        while (rc >= 0) {
+            rc = av_bsf_receive_packet(os->bsf, p);
+            if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+                return 0;
+            if (rc >= 0) {
+                repair_timestamps(os, p);
+                os->frames_out++;
+                rc = write_packet(e, os, p);
+            }
+        }
+        return rc < 0 ? mc_media_error(e, rc, "Targets[%d]: preparing copied %s failed",
+                                       os->out->target_index, av_get_media_type_string(os->type))
+                      : 0;
+    }
+    repair_timestamps(os, p);
     os->frames_out++;
     return write_packet(e, os, p);
 }
@@ -350,13 +449,19 @@ int mc_output_finish(mc_engine *e, mc_output *out)
     mc_ostream *streams[2] = {out->v, out->a};
     for (int i = 0; i < 2; i++) {
         mc_ostream *os = streams[i];
+        if (os && os->copy && os->frames_out == 0)
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "Targets[%d]: no %s of the source can be copied within the "
+                              "requested time range (a copy starts at a keyframe); set a codec "
+                              "to transcode it",
+                              out->target_index, os->type == AVMEDIA_TYPE_VIDEO ? "keyframe" : "audio");
         if (!os || os->copy)
             continue;
         if (os->frames_out == 0)
             return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
-                              "Targets[%d]: no %s could be decoded from the sources",
-                              out->target_index,
-                              os->type == AVMEDIA_TYPE_VIDEO ? "video frames" : "audio samples");
+                              "Targets[%d]: the sources have no %s within the requested time "
+                              "range",
+                              out->target_index, av_get_media_type_string(os->type));
         if (os->enc) {
             int rc = mc_output_encode(e, os, NULL);
             if (rc < 0)
@@ -371,6 +476,11 @@ int mc_output_finish(mc_engine *e, mc_output *out)
     if (rc < 0)
         return mc_media_error(e, rc, "Targets[%d]: closing %s failed", out->target_index,
                               out->uri);
+    return 0;
+}
+
+int mc_output_commit(mc_engine *e, mc_output *out)
+{
     return mc_atomic_commit(&out->file, e->err);
 }
 
@@ -380,6 +490,7 @@ static void ostream_free(mc_ostream **pos)
     if (!os)
         return;
     mc_chain_free(os);
+    av_bsf_free(&os->bsf);
     avcodec_free_context(&os->enc);
     mc_amr_free(&os->amr);
     if (os->fifo)

@@ -306,8 +306,17 @@ static int nearest_rate(const int *rates, int rate)
 
 static bool layout_supported(const AVCodec *codec, const AVChannelLayout *l)
 {
-    if (!codec || !codec->ch_layouts)
+    if (!codec)
         return true;
+    if (!codec->ch_layouts) {
+        /* No list (libopus, libvorbis): the standard layout for the channel count is what
+         * they can map; 5.1(side) from an AC-3 source is not. */
+        AVChannelLayout std = {0};
+        av_channel_layout_default(&std, l->nb_channels);
+        bool same = av_channel_layout_compare(&std, l) == 0;
+        av_channel_layout_uninit(&std);
+        return same;
+    }
     for (const AVChannelLayout *p = codec->ch_layouts; p->nb_channels; p++)
         if (av_channel_layout_compare(p, l) == 0)
             return true;
@@ -322,7 +331,7 @@ static int plan_layout(mc_aplan *a, const AVCodecParameters *par, int channels)
         layout_supported(codec, &par->ch_layout))
         return av_channel_layout_copy(&a->layout, &par->ch_layout);
     av_channel_layout_default(&a->layout, channels);
-    if (layout_supported(codec, &a->layout))
+    if (!codec || !codec->ch_layouts || layout_supported(codec, &a->layout))
         return 0;
     /* The encoder's own layout with the most channels not above the wanted count. */
     const AVChannelLayout *best = NULL;
@@ -504,6 +513,7 @@ static mc_ostream *new_ostream(mc_output *out, enum AVMediaType type)
     os->copy_index = -1;
     os->a.quality = -1;
     os->seg_end = INT64_MAX;
+    os->last_dts = AV_NOPTS_VALUE;
     os->frame = av_frame_alloc();
     os->pkt = av_packet_alloc();
     if (!os->frame || !os->pkt) {
@@ -537,12 +547,25 @@ static bool copy_possible(const mc_input *in, int index, enum mc_container c,
         if (known[i].id == id)
             return known[i].video ? mc_container_allows_vcodec(c, (enum mc_vcodec)known[i].codec)
                                   : mc_container_allows_acodec(c, (enum mc_acodec)known[i].codec);
-    if (mc_container_is_audio_only(c))
-        return false;
-    if (c == MC_CONTAINER_TS && (id == AV_CODEC_ID_MPEG2VIDEO || id == AV_CODEC_ID_MPEG1VIDEO ||
-                                 id == AV_CODEC_ID_MP2))
-        return true;
-    return avformat_query_codec(ofmt, id, FF_COMPLIANCE_NORMAL) == 1;
+    /* Other codecs: Matroska's own answer is reliable; elsewhere only pairs known to work
+     * (libavformat's answer is yes for pairs its muxers then refuse: VP8 in mov, MPEG-4
+     * Part 2 in flv). */
+    static const struct {
+        enum mc_container c;
+        enum AVCodecID id;
+    } extra[] = {
+        {MC_CONTAINER_TS, AV_CODEC_ID_MPEG2VIDEO},  {MC_CONTAINER_TS, AV_CODEC_ID_MPEG1VIDEO},
+        {MC_CONTAINER_TS, AV_CODEC_ID_MP2},         {MC_CONTAINER_MP4, AV_CODEC_ID_MPEG4},
+        {MC_CONTAINER_MOV, AV_CODEC_ID_MPEG4},      {MC_CONTAINER_AVI, AV_CODEC_ID_MPEG4},
+        {MC_CONTAINER_MP4, AV_CODEC_ID_MP2},        {MC_CONTAINER_AVI, AV_CODEC_ID_MP2},
+        {MC_CONTAINER_ASF, AV_CODEC_ID_WMAV1},      {MC_CONTAINER_ASF, AV_CODEC_ID_WMAV2},
+        {MC_CONTAINER_ASF, AV_CODEC_ID_WMV1},       {MC_CONTAINER_ASF, AV_CODEC_ID_WMV2},
+        {MC_CONTAINER_ASF, AV_CODEC_ID_WMV3},
+    };
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        if (extra[i].c == c && extra[i].id == id)
+            return true;
+    return c == MC_CONTAINER_MKV && avformat_query_codec(ofmt, id, FF_COMPLIANCE_NORMAL) == 1;
 }
 
 static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,

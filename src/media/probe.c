@@ -85,26 +85,21 @@ int mc_probe_fill(AVFormatContext *fmt, mc_media_info *out)
     return 0;
 }
 
-int mc_probe_file(const char *path, mc_media_info *out, mc_err *err)
+int mc_probe_file(const char *path, const char *root, mc_media_info *out, mc_err *err)
 {
     AVFormatContext *fmt = NULL;
-    int rc = avformat_open_input(&fmt, path, NULL, NULL);
+    mc_io_guard guard = {.root = root};
+    int rc = mc_open_demuxer(&fmt, path, &guard);
     if (rc < 0) {
-        mc_err_set(err, rc == AVERROR(ENOENT) ? -ENOENT : MC_EMEDIA, NULL,
-                   "%s: cannot open as media: %s", path, av_err2str(rc));
-        return rc == AVERROR(ENOENT) ? -ENOENT : MC_EMEDIA;
-    }
-    rc = avformat_find_stream_info(fmt, NULL);
-    if (rc < 0) {
-        mc_err_set(err, MC_EMEDIA, NULL, "%s: cannot read stream information: %s", path,
-                   av_err2str(rc));
-        rc = MC_EMEDIA;
-        goto out;
+        if (guard.refused)
+            return mc_err_set(err, -EPERM, "InvalidArgument",
+                              "%s refers to files outside the object store", path);
+        rc = rc == AVERROR(ENOENT) ? -ENOENT : MC_EMEDIA;
+        return mc_err_set(err, rc, NULL, "%s: cannot be read as media", path);
     }
     rc = mc_probe_fill(fmt, out);
     if (rc < 0)
         mc_err_set(err, rc, NULL, "%s: out of memory", path);
-out:
     avformat_close_input(&fmt);
     return rc;
 }
