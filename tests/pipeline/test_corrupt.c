@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,6 +135,86 @@ static void damaged(void **state)
     expect_failed_task(name);
 }
 
+/* Timestamps that jump by 1,000,000 s (the header agrees): damage, not a very long video to
+ * fill with copies of one frame. */
+static void timestamp_jump(void **state)
+{
+    (void)state;
+    mc_result res = {0};
+    mc_err err;
+    int rc = t_run("{\"ProjectName\":\"corrupt\",\"Sources\":[{\"URI\":\"oss://fixtures/jump.mkv\"}],"
+                   "\"Targets\":[{\"URI\":\"oss://output/damaged/jump.mp4\",\"Container\":\"mp4\","
+                   "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]}",
+                   &res, &err);
+    assert_true(rc < 0);
+    assert_string_equal(err.code, "InvalidMedia");
+    assert_non_null(strstr(err.msg, "jump"));
+    assert_false(t_exists(t_path("output/damaged/jump.mp4")));
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    size_t len;
+    char *data = read_all(from, &len);
+    FILE *f = data ? fopen(to, "wb") : NULL;
+    int rc = f && fwrite(data, 1, len, f) == len ? 0 : -1;
+    if (f)
+        fclose(f);
+    free(data);
+    return rc;
+}
+
+/* An HLS source with a segment missing: the demuxer skips it with a warning; the task fails. */
+static void hls_missing_segment(void **state)
+{
+    (void)state;
+    if (!t_media_dir())
+        skip();
+    const char *files[] = {"playlist.m3u8", "chunk.m3u8", "n_0_0_0.ts", "n_1_0_0.ts",
+                           "n_3_0_0.ts",    "n_4_0_0.ts", "n_5_0_0.ts"}; /* no n_2 */
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/damaged/hls-gap", t_store());
+    mkdir(dir, 0755);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char from[4400], to[4400];
+        snprintf(from, sizeof(from), "%s/hls-ts-muxed-aac-h264/%s", t_media_dir(), files[i]);
+        snprintf(to, sizeof(to), "%s/%s", dir, files[i]);
+        assert_int_equal(copy_file(from, to), 0);
+    }
+    expect_failed_task("hls-gap/playlist.m3u8");
+}
+
+/* A playlist in the store pointing at a file outside it is refused. */
+static void playlist_escape(void **state)
+{
+    (void)state;
+    char outside[4096], m3u8[4400];
+    snprintf(outside, sizeof(outside), "%s/../outside-the-store.ts", t_store());
+    char src[4200];
+    snprintf(src, sizeof(src), "%s/fixtures/bframes.mp4", t_store());
+    assert_int_equal(copy_file(src, outside), 0);
+    snprintf(m3u8, sizeof(m3u8), "%s/damaged/escape.m3u8", t_store());
+    FILE *f = fopen(m3u8, "w");
+    assert_non_null(f);
+    fprintf(f, "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\n../../outside-the-store.ts\n"
+               "#EXT-X-ENDLIST\n");
+    fclose(f);
+    mc_result res = {0};
+    mc_err err;
+    int rc = t_run("{\"ProjectName\":\"corrupt\",\"Sources\":[{\"URI\":\"oss://damaged/escape.m3u8\"}],"
+                   "\"Targets\":[{\"URI\":\"oss://output/damaged/escape.mp4\",\"Container\":\"mp4\"}]}",
+                   &res, &err);
+    assert_true(rc < 0);
+    assert_string_equal(err.code, "InvalidArgument");
+    assert_non_null(strstr(err.msg, "outside the object store"));
+    /* and probe refuses it too */
+    mc_media_info info = {0};
+    char root[4096];
+    assert_non_null(realpath(t_store(), root));
+    assert_true(mc_probe_file(m3u8, root, &info, &err) < 0);
+    assert_non_null(strstr(err.msg, "outside the object store"));
+}
+
 int main(void)
 {
     size_t n = sizeof(cases) / sizeof(cases[0]);
@@ -147,5 +228,11 @@ int main(void)
             .name = names[i], .test_func = damaged, .initial_state = (void *)&cases[i]};
     }
     mc_media_init_logging();
-    return _cmocka_run_group_tests("corrupt", tests, n, NULL, NULL);
+    int failed = _cmocka_run_group_tests("corrupt", tests, n, NULL, NULL);
+    const struct CMUnitTest more[] = {
+        cmocka_unit_test(timestamp_jump),
+        cmocka_unit_test(hls_missing_segment),
+        cmocka_unit_test(playlist_escape),
+    };
+    return failed + cmocka_run_group_tests(more, NULL, NULL);
 }
