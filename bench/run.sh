@@ -5,8 +5,9 @@
 #
 # Jobs: a 1080p -> 720p H.264 transcode (CRF 23, GOP 150, 3 B-frames, 2 refs, audio copied,
 # index first) and a WAV -> MP3 conversion (128 kbit/s). Each round runs mediaconvert and
-# ffmpeg alternately, so both see the same machine state; the ratio is the median wall time
-# of mediaconvert over ffmpeg's (below 1.00: mediaconvert is faster).
+# ffmpeg back to back, the first of the pair alternating, so both see the same machine state;
+# the ratio is the median wall time of mediaconvert over ffmpeg's (below 1.00: mediaconvert is
+# faster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=5
@@ -48,13 +49,14 @@ JSON
 
 now() { date +%s.%N; }
 declare -A times
-run_pair() { # name, then mediaconvert args via functions
-    local name="$1" t0 t1
+timed() { # tool job: run "<tool>_<job>" once and record its wall time
+    local t0 t1
+    t0=$(now); "$1_$2"; t1=$(now)
+    times[$2,$1]+="$(awk "BEGIN {print $t1 - $t0}") "
+}
+run_pair() { # job: alternate the tools, and which of them goes first, round by round
     for ((r = 1; r <= rounds; r++)); do
-        t0=$(now); "mc_$name"; t1=$(now)
-        times[$name,mc]+="$(awk "BEGIN {print $t1 - $t0}") "
-        t0=$(now); "ff_$name"; t1=$(now)
-        times[$name,ff]+="$(awk "BEGIN {print $t1 - $t0}") "
+        if ((r % 2)); then timed mc "$1"; timed ff "$1"; else timed ff "$1"; timed mc "$1"; fi
     done
 }
 mc_transcode() { "$mc" run -q --store "$store" "$work/transcode.json" >/dev/null; }
