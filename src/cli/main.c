@@ -94,20 +94,19 @@ static char *read_request(const char *path, size_t *len)
     mc_buf b = {0};
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (b.len + n > MAX_REQUEST || mc_buf_append(&b, chunk, n) < 0) {
-            mc_buf_free(&b);
-            errno = EFBIG;
-            break;
-        }
-    }
+    bool too_big = false;
+    while (!too_big && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        too_big = b.len + n > MAX_REQUEST || mc_buf_append(&b, chunk, n) < 0;
     bool failed = ferror(f) != 0;
     if (f != stdin)
         fclose(f);
-    if (failed)
+    if (failed || too_big) {
         mc_buf_free(&b);
+        errno = too_big ? EFBIG : EIO;
+        return NULL;
+    }
     *len = b.len;
-    return b.data ? mc_buf_steal(&b) : NULL;
+    return b.data ? mc_buf_steal(&b) : mc_strdup(""); /* empty: the parser says InvalidJSON */
 }
 
 static int print_json(json_t *j)
