@@ -41,6 +41,17 @@ static int read_project_name(jr *r, const json_t *req, mc_job *job)
     return 0;
 }
 
+static int read_source_item(jr *r, const json_t *v, void *item, void *ctx)
+{
+    (void)ctx;
+    return job_parse_source(r, v, item);
+}
+
+static int read_group_item(jr *r, const json_t *v, void *item, void *ctx)
+{
+    return job_parse_group(r, v, ctx, item);
+}
+
 static int read_sources(jr *r, const json_t *req, mc_job *job, job_ctx *ctx)
 {
     json_t *arr = NULL;
@@ -48,29 +59,23 @@ static int read_sources(jr *r, const json_t *req, mc_job *job, job_ctx *ctx)
     if (rc < 0)
         return rc;
     size_t n = json_array_size(arr);
-    size_t mark = jr_enter(r, "Sources");
+    size_t mark = r->len;
     if (n > MC_JOB_MAX_SOURCES) {
+        jr_enter(r, "Sources");
         rc = jr_fail(r, MC_ELIMIT, "LimitExceededError",
                      "%zu sources are more than the limit; allowed: at most %d", n,
                      MC_JOB_MAX_SOURCES);
-        goto out;
+    } else {
+        rc = jr_each(r, arr, "Sources", sizeof(*job->sources), read_source_item, NULL,
+                     (void **)&job->sources, &job->n_sources);
     }
-    if (!(job->sources = calloc(n, sizeof(*job->sources)))) {
-        rc = jr_nomem(r);
-        goto out;
-    }
-    job->n_sources = n;
-    for (size_t i = 0; i < n && rc >= 0; i++) {
-        size_t imark = jr_enter_index(r, i);
-        rc = job_parse_source(r, json_array_get(arr, i), &job->sources[i]);
-        jr_leave(r, imark);
-        if (rc >= 0 && !job->sources[i].attached)
-            ctx->n_concat++;
-    }
-    if (rc >= 0 && ctx->n_concat == 0)
+    for (size_t i = 0; rc >= 0 && i < job->n_sources; i++)
+        ctx->n_concat += !job->sources[i].attached;
+    if (rc >= 0 && ctx->n_concat == 0) {
+        jr_enter(r, "Sources");
         rc = jr_invalid(r, "every source is attached; allowed: at least one source with "
                            "Attached false");
-out:
+    }
     jr_leave(r, mark);
     json_decref(arr);
     return rc < 0 ? rc : 0;
@@ -115,28 +120,11 @@ static int read_targets(jr *r, const json_t *req, mc_job *job, const job_ctx *ct
                      n > MC_JOB_MAX_TARGETS ? n : ng, MC_JOB_MAX_TARGETS);
         goto out;
     }
-    if ((n && !(job->targets = calloc(n, sizeof(*job->targets)))) ||
-        (ng && !(job->target_groups = calloc(ng, sizeof(*job->target_groups))))) {
-        rc = jr_nomem(r);
-        goto out;
-    }
-    job->n_targets = n;
-    job->n_target_groups = ng;
-    jr_enter(r, "Targets");
-    for (size_t i = 0; i < n && rc >= 0; i++) {
-        size_t imark = jr_enter_index(r, i);
-        job_target_init(&job->targets[i]);
-        rc = job_parse_target(r, json_array_get(targets, i), ctx, &job->targets[i]);
-        jr_leave(r, imark);
-    }
-    jr_leave(r, mark);
-    jr_enter(r, "TargetGroups");
-    for (size_t i = 0; i < ng && rc >= 0; i++) {
-        size_t imark = jr_enter_index(r, i);
-        rc = job_parse_group(r, json_array_get(groups, i), ctx, &job->target_groups[i]);
-        jr_leave(r, imark);
-    }
-    jr_leave(r, mark);
+    rc = jr_each(r, targets, "Targets", sizeof(*job->targets), job_parse_target_item, (void *)ctx,
+                 (void **)&job->targets, &job->n_targets);
+    if (rc >= 0)
+        rc = jr_each(r, groups, "TargetGroups", sizeof(*job->target_groups), read_group_item,
+                     (void *)ctx, (void **)&job->target_groups, &job->n_target_groups);
     if (rc >= 0)
         rc = job_check_video_slim(r, job);
 out:

@@ -30,6 +30,8 @@ void job_target_init(mc_target *t);
 int job_parse_target(jr *r, const json_t *v, const job_ctx *ctx, mc_target *t);
 void job_target_clear(mc_target *t);
 /* TargetGroups[i] */
+/* job_parse_target() for jr_each(): initialises the target first; ctx is a job_ctx. */
+int job_parse_target_item(jr *r, const json_t *v, void *item, void *ctx);
 int job_parse_group(jr *r, const json_t *v, const job_ctx *ctx, mc_target_group *g);
 void job_group_clear(mc_target_group *g);
 /* VideoSlim=1 allows only one target with a transcoded video stream in the whole job. */

@@ -481,3 +481,23 @@ out:
     jr_leave(r, mark);
     return rc;
 }
+
+int jr_each(jr *r, const json_t *arr, const char *key, size_t size, jr_item_fn read, void *ctx,
+            void **items, size_t *n)
+{
+    size_t count = json_array_size(arr);
+    char *p = count ? calloc(count, size) : NULL;
+    if (count && !p)
+        return jr_nomem(r);
+    *items = p;
+    *n = count;
+    size_t mark = jr_enter(r, key);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc >= 0; i++) {
+        size_t imark = jr_enter_index(r, i);
+        rc = read(r, json_array_get(arr, i), p + i * size, ctx);
+        jr_leave(r, imark);
+    }
+    jr_leave(r, mark);
+    return rc < 0 ? rc : 0;
+}

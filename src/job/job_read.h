@@ -77,6 +77,17 @@ int jr_strdup(jr *r, const json_t *obj, const char *key, char **out);
 int jr_enum(jr *r, const json_t *obj, const char *key, const char *const *names, int *out);
 int jr_object(jr *r, const json_t *obj, const char *key, json_t **out);
 int jr_array(jr *r, const json_t *obj, const char *key, json_t **out);
+/* Reads one array element into `item`; ctx is the caller's. */
+typedef int (*jr_item_fn)(jr *r, const json_t *v, void *item, void *ctx);
+
+/*
+ * Read every element of `arr` with read(), under the path "<key>[i]", into a new zeroed
+ * array of `size`-byte items. *items and *n are set before the first element is read, so a
+ * failure part-way leaves what was read to the owner's destructor. Returns 0 or < 0.
+ */
+int jr_each(jr *r, const json_t *arr, const char *key, size_t size, jr_item_fn read, void *ctx,
+            void **items, size_t *n);
+
 /* An oss:// or file:// URI (resolution happens in the storage module). */
 int jr_uri(jr *r, const json_t *obj, const char *key, char **out);
 /* An int array whose values are >= lo ("Stream"); an empty array is absent. */

@@ -28,14 +28,17 @@ static int read_language(jr *r, const json_t *v, char **out)
     return 1;
 }
 
-static int read_subtitle(jr *r, const json_t *v, mc_source_subtitle *sub)
+static int read_subtitle(jr *r, const json_t *v, void *item, void *ctx)
 {
+    (void)ctx;
+    mc_source_subtitle *sub = item;
     int rc;
     if ((rc = jr_v_object(r, v)) < 0)
         return rc;
     if ((rc = jr_require(r, jr_uri(r, v, "URI", &sub->uri), "URI")) < 0)
         return rc;
-    rc = jr_num(r, v, "TimeOffset", (jr_range){-MC_JOB_MAX_SECONDS, MC_JOB_MAX_SECONDS, false, false},
+    rc = jr_num(r, v, "TimeOffset",
+                (jr_range){-MC_JOB_MAX_SECONDS, MC_JOB_MAX_SECONDS, false, false},
                 &sub->time_offset);
     if (rc < 0)
         return rc;
@@ -48,18 +51,8 @@ static int read_subtitles(jr *r, const json_t *v, mc_source *s)
     int rc = jr_array(r, v, "Subtitles", &arr);
     if (rc <= 0)
         return rc;
-    size_t n = json_array_size(arr);
-    if (!(s->subtitles = calloc(n, sizeof(*s->subtitles))))
-        return jr_nomem(r);
-    s->n_subtitles = n;
-    size_t mark = jr_enter(r, "Subtitles");
-    for (size_t i = 0; i < n && rc >= 0; i++) {
-        size_t imark = jr_enter_index(r, i);
-        rc = read_subtitle(r, json_array_get(arr, i), &s->subtitles[i]);
-        jr_leave(r, imark);
-    }
-    jr_leave(r, mark);
-    return rc;
+    return jr_each(r, arr, "Subtitles", sizeof(*s->subtitles), read_subtitle, NULL,
+                   (void **)&s->subtitles, &s->n_subtitles);
 }
 
 /* AlignMode: "false" | "loop" | "pad", or JSON false (the SDK default is the string). */

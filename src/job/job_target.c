@@ -311,6 +311,12 @@ void job_target_clear(mc_target *t)
     mc_freep(&t->attached_picture.index);
 }
 
+int job_parse_target_item(jr *r, const json_t *v, void *item, void *ctx)
+{
+    job_target_init(item);
+    return job_parse_target(r, v, ctx, item);
+}
+
 int job_parse_group(jr *r, const json_t *v, const job_ctx *ctx, mc_target_group *g)
 {
     json_t *arr = NULL;
@@ -335,9 +341,6 @@ int job_parse_group(jr *r, const json_t *v, const job_ctx *ctx, mc_target_group 
         jr_leave(r, lmark);
         return MC_ELIMIT;
     }
-    if (!(g->targets = calloc(n, sizeof(*g->targets))))
-        return jr_nomem(r);
-    g->n_targets = n;
     size_t len = (size_t)(strrchr(g->uri, '/') - g->uri) + 1;
     if (!(dir = mc_strdup(g->uri)))
         return jr_nomem(r);
@@ -345,14 +348,8 @@ int job_parse_group(jr *r, const json_t *v, const job_ctx *ctx, mc_target_group 
     job_ctx sub = *ctx;
     sub.in_group = true;
     sub.group_dir = dir;
-    size_t mark = jr_enter(r, "Targets");
-    for (size_t i = 0; i < n && rc >= 0; i++) {
-        size_t imark = jr_enter_index(r, i);
-        job_target_init(&g->targets[i]);
-        rc = job_parse_target(r, json_array_get(arr, i), &sub, &g->targets[i]);
-        jr_leave(r, imark);
-    }
-    jr_leave(r, mark);
+    rc = jr_each(r, arr, "Targets", sizeof(*g->targets), job_parse_target_item, &sub,
+                 (void **)&g->targets, &g->n_targets);
     free(dir);
     return rc < 0 ? rc : 0;
 }

@@ -308,8 +308,10 @@ static int read_watermark_text(jr *r, const json_t *w, mc_watermark *m)
     return 0;
 }
 
-static int read_watermark(jr *r, const json_t *w, mc_watermark *m)
+static int read_watermark(jr *r, const json_t *w, void *item, void *ctx)
 {
+    (void)ctx;
+    mc_watermark *m = item;
     static const char *const text_only[] = {"Content",  "FontName",    "FontSize",    "FontColor",
                                             "FontApha", "BorderColor", "BorderWidth", NULL};
     int e, rc;
@@ -339,8 +341,10 @@ static int read_watermark(jr *r, const json_t *w, mc_watermark *m)
     return read_time_window(r, w, &m->start_time, &m->duration);
 }
 
-static int read_delogo(jr *r, const json_t *v, mc_delogo *d)
+static int read_delogo(jr *r, const json_t *v, void *item, void *ctx)
 {
+    (void)ctx;
+    mc_delogo *d = item;
     int rc;
     d->dx = d->dy = (mc_dim){MC_DIM_PIXELS, 0};
     d->width = d->height = (mc_dim){MC_DIM_RATIO, 1.0};
@@ -388,42 +392,14 @@ static int read_filter(jr *r, const json_t *v, mc_target_video *out)
         goto out;
     if ((rc = jr_array(r, fv, "Watermarks", &arr)) < 0)
         goto out;
-    if (rc > 0) {
-        size_t n = json_array_size(arr);
-        if (!(out->watermarks = calloc(n, sizeof(*out->watermarks)))) {
-            rc = jr_nomem(r);
-            goto out;
-        }
-        out->n_watermarks = n;
-        size_t amark = jr_enter(r, "Watermarks");
-        for (size_t i = 0; i < n && rc >= 0; i++) {
-            size_t imark = jr_enter_index(r, i);
-            rc = read_watermark(r, json_array_get(arr, i), &out->watermarks[i]);
-            jr_leave(r, imark);
-        }
-        jr_leave(r, amark);
-        if (rc < 0)
-            goto out;
-    }
+    if (rc > 0 && (rc = jr_each(r, arr, "Watermarks", sizeof(*out->watermarks), read_watermark,
+                                NULL, (void **)&out->watermarks, &out->n_watermarks)) < 0)
+        goto out;
     if ((rc = jr_array(r, fv, "Delogos", &arr)) < 0)
         goto out;
-    if (rc > 0) {
-        size_t n = json_array_size(arr);
-        if (!(out->delogos = calloc(n, sizeof(*out->delogos)))) {
-            rc = jr_nomem(r);
-            goto out;
-        }
-        out->n_delogos = n;
-        size_t amark = jr_enter(r, "Delogos");
-        for (size_t i = 0; i < n && rc >= 0; i++) {
-            size_t imark = jr_enter_index(r, i);
-            rc = read_delogo(r, json_array_get(arr, i), &out->delogos[i]);
-            jr_leave(r, imark);
-        }
-        jr_leave(r, amark);
-        if (rc < 0)
-            goto out;
-    }
+    if (rc > 0 && (rc = jr_each(r, arr, "Delogos", sizeof(*out->delogos), read_delogo, NULL,
+                                (void **)&out->delogos, &out->n_delogos)) < 0)
+        goto out;
     rc = read_desensitization(r, fv, out);
 out:
     jr_leave(r, mark);

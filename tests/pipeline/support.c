@@ -199,7 +199,7 @@ static bool next_packet(AVFormatContext *fmt, int index, AVPacket *pkt)
 
 bool t_same_packets(const char *a, const char *b, char type)
 {
-    int ia, ib;
+    int ia = -1, ib = -1;
     AVFormatContext *fa = open_stream(a, type, &ia);
     AVFormatContext *fb = open_stream(b, type, &ib);
     AVPacket *pa = av_packet_alloc(), *pb = av_packet_alloc();
