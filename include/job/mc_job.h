@@ -234,10 +234,10 @@ typedef struct mc_target_group {
     size_t n_targets;
 } mc_target_group;
 
-typedef struct mc_kv {
+typedef struct mc_tag_kv {
     char *key;
     char *value; /* JSON scalars as text; objects/arrays as compact JSON */
-} mc_kv;
+} mc_tag_kv;
 
 typedef struct mc_notification {
     char *mns_topic;
@@ -256,7 +256,7 @@ typedef struct mc_job {
     size_t n_target_groups;
     int alignment_index;
     char *user_data; /* NULL when unset, <= 2048 bytes */
-    mc_kv *tags;
+    mc_tag_kv *tags;
     size_t n_tags;
     bool has_notification;
     mc_notification notification;

@@ -172,7 +172,7 @@ static int read_tags(jr *r, const json_t *req, mc_job *job)
     {
         if (json_is_null(v))
             continue;
-        mc_kv *kv = &job->tags[job->n_tags++];
+        mc_tag_kv *kv = &job->tags[job->n_tags++];
         kv->key = mc_strdup(key);
         if (json_is_string(v))
             kv->value = mc_strdup(json_string_value(v));

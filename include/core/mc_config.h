@@ -1,0 +1,75 @@
+/*
+ * The daemon's configuration: an INI file read with libinih, then command-line overrides.
+ *
+ *   [server]   listen = 127.0.0.1:8080     data_dir = ./var     http_threads = 4
+ *              region = local              account_id = 0
+ *   [keys]     <AccessKeyId> = <AccessKeySecret>        (one line per key)
+ *   [auth]     max_skew = 900        (seconds; 0 turns the time check off)
+ *   [projects] <name> = <description>   (created at start when missing)
+ *   [workers]  count = 2
+ *   [limits]   task_timeout = 21600  max_attempts = 3  queue_max = 100000
+ *              shutdown_grace = 30
+ *   [retention] days = 7
+ *   [topics]   <MNS or RocketMQ topic name> = <webhook URL>
+ *   [notify]   secret = <HMAC key for X-Mc-Signature>   max_attempts = 20
+ *
+ * A file holding only [keys] works: everything else has a default. Unknown sections and
+ * keys are errors (a typo must not silently leave a default in place).
+ */
+#ifndef MC_CONFIG_H
+#define MC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mc_err.h"
+
+typedef struct mc_config_pair {
+    char *name;
+    char *value;
+} mc_config_pair;
+
+typedef struct mc_config {
+    char *listen_host; /* "127.0.0.1" */
+    int listen_port;   /* 8080; 0 = pick a free port */
+    char *data_dir;    /* "./var" */
+    int http_threads;  /* 4 */
+    char *region;      /* notification subject's region, "local" */
+    char *account_id;  /* notification subject's account, "0" */
+
+    mc_config_pair *keys; /* AccessKeyId -> secret */
+    size_t n_keys;
+    int64_t max_skew_s; /* 900 */
+
+    mc_config_pair *projects; /* name -> description */
+    size_t n_projects;
+
+    int workers;              /* 2 */
+    int64_t task_timeout_s;   /* 21600 */
+    int max_attempts;         /* 3: runs of a task interrupted by crashes before it fails */
+    int64_t queue_max;        /* 100000 */
+    int64_t shutdown_grace_s; /* 30 */
+    int64_t retention_days;   /* 7 */
+
+    mc_config_pair *topics; /* topic -> webhook URL */
+    size_t n_topics;
+    char *notify_secret;     /* NULL = unsigned */
+    int notify_max_attempts; /* 20 */
+} mc_config;
+
+/* Fill the embedded defaults. 0, or -ENOMEM. */
+int mc_config_defaults(mc_config *cfg);
+/* Read an INI file over the current values. -ENOENT / -EINVAL with err naming the line. */
+int mc_config_load(mc_config *cfg, const char *path, mc_err *err);
+/* Parse "HOST:PORT" (or "[v6]:PORT", or ":PORT" for all addresses) into the config. */
+int mc_config_set_listen(mc_config *cfg, const char *hostport, mc_err *err);
+/* Replace the data folder. */
+int mc_config_set_data_dir(mc_config *cfg, const char *dir);
+/* Secret of an AccessKeyId, NULL when unknown. */
+const char *mc_config_secret(const mc_config *cfg, const char *access_key_id);
+/* True when the listen host is a loopback address (127.0.0.0/8, ::1, localhost). */
+bool mc_config_listen_is_loopback(const mc_config *cfg);
+void mc_config_clear(mc_config *cfg);
+
+#endif

@@ -1,0 +1,271 @@
+#include "mc_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mc_str.h"
+
+int mc_config_defaults(mc_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->listen_port = 8080;
+    cfg->http_threads = 4;
+    cfg->max_skew_s = 900;
+    cfg->workers = 2;
+    cfg->task_timeout_s = 21600;
+    cfg->max_attempts = 3;
+    cfg->queue_max = 100000;
+    cfg->shutdown_grace_s = 30;
+    cfg->retention_days = 7;
+    cfg->notify_max_attempts = 20;
+    cfg->listen_host = mc_strdup("127.0.0.1");
+    cfg->data_dir = mc_strdup("./var");
+    cfg->region = mc_strdup("local");
+    cfg->account_id = mc_strdup("0");
+    if (!cfg->listen_host || !cfg->data_dir || !cfg->region || !cfg->account_id) {
+        mc_config_clear(cfg);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void pairs_free(mc_config_pair **pairs, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++) {
+        free((*pairs)[i].name);
+        free((*pairs)[i].value);
+    }
+    free(*pairs);
+    *pairs = NULL;
+    *n = 0;
+}
+
+void mc_config_clear(mc_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->listen_host);
+    free(cfg->data_dir);
+    free(cfg->region);
+    free(cfg->account_id);
+    free(cfg->notify_secret);
+    pairs_free(&cfg->keys, &cfg->n_keys);
+    pairs_free(&cfg->projects, &cfg->n_projects);
+    pairs_free(&cfg->topics, &cfg->n_topics);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Add or replace name -> value. */
+static int pairs_set(mc_config_pair **pairs, size_t *n, const char *name, const char *value)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp((*pairs)[i].name, name) == 0) {
+            char *v = mc_strdup(value);
+            if (!v)
+                return -ENOMEM;
+            free((*pairs)[i].value);
+            (*pairs)[i].value = v;
+            return 0;
+        }
+    }
+    mc_config_pair *grown = realloc(*pairs, (*n + 1) * sizeof(**pairs));
+    if (!grown)
+        return -ENOMEM;
+    *pairs = grown;
+    char *k = mc_strdup(name), *v = mc_strdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    grown[*n].name = k;
+    grown[*n].value = v;
+    (*n)++;
+    return 0;
+}
+
+static int set_str(char **dst, const char *value)
+{
+    char *v = mc_strdup(value);
+    if (!v)
+        return -ENOMEM;
+    free(*dst);
+    *dst = v;
+    return 0;
+}
+
+static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+int mc_config_set_listen(mc_config *cfg, const char *hostport, mc_err *err)
+{
+    const char *colon = strrchr(hostport, ':');
+    if (!colon)
+        return mc_err_set(err, -EINVAL, "InvalidArgument",
+                          "listen: \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8080)", hostport);
+    int64_t port;
+    if (parse_i64(colon + 1, 0, 65535, &port) < 0)
+        return mc_err_set(err, -EINVAL, "InvalidArgument",
+                          "listen: port \"%s\" is not a number from 0 to 65535", colon + 1);
+    const char *h = hostport;
+    size_t hl = (size_t)(colon - hostport);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    char *host = hl ? strndup(h, hl) : mc_strdup("0.0.0.0");
+    if (!host)
+        return -ENOMEM;
+    free(cfg->listen_host);
+    cfg->listen_host = host;
+    cfg->listen_port = (int)port;
+    return 0;
+}
+
+int mc_config_set_data_dir(mc_config *cfg, const char *dir)
+{
+    return set_str(&cfg->data_dir, dir);
+}
+
+const char *mc_config_secret(const mc_config *cfg, const char *access_key_id)
+{
+    if (!access_key_id)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        if (strcmp(cfg->keys[i].name, access_key_id) == 0)
+            return cfg->keys[i].value;
+    return NULL;
+}
+
+bool mc_config_listen_is_loopback(const mc_config *cfg)
+{
+    const char *h = cfg->listen_host;
+    return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0;
+}
+
+typedef struct load_ctx {
+    mc_config *cfg;
+    mc_err *err;
+    const char *path;
+    int rc;
+} load_ctx;
+
+struct num_key {
+    const char *section, *name;
+    int64_t lo, hi;
+    size_t offset;
+    bool is_int; /* int field, else int64_t */
+};
+
+#define NUM(sec, key, lo, hi, field, isint)                                                        \
+    {                                                                                              \
+        sec, key, lo, hi, offsetof(mc_config, field), isint                                        \
+    }
+static const struct num_key num_keys[] = {
+    NUM("server", "http_threads", 1, 256, http_threads, true),
+    NUM("auth", "max_skew", 0, 86400, max_skew_s, false),
+    NUM("workers", "count", 1, 256, workers, true),
+    NUM("limits", "task_timeout", 1, 30 * 86400, task_timeout_s, false),
+    NUM("limits", "max_attempts", 1, 100, max_attempts, true),
+    NUM("limits", "queue_max", 1, 100000000, queue_max, false),
+    NUM("limits", "shutdown_grace", 0, 3600, shutdown_grace_s, false),
+    NUM("retention", "days", 1, 3650, retention_days, false),
+    NUM("notify", "max_attempts", 1, 1000, notify_max_attempts, true),
+};
+
+/* Errors are recorded without a line number: inih (built without INI_HANDLER_LINENO) tells
+ * the line of the first error when ini_parse returns, and mc_config_load adds it. */
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+    load_ctx *c = user;
+    mc_config *cfg = c->cfg;
+    int rc = 0;
+    if (!name) /* a section header alone */
+        return 1;
+    if (strcmp(section, "keys") == 0) {
+        if (!*value)
+            rc = mc_err_set(c->err, -EINVAL, "InvalidConfig", "key %s has no secret", name);
+        else
+            rc = pairs_set(&cfg->keys, &cfg->n_keys, name, value);
+    } else if (strcmp(section, "projects") == 0) {
+        rc = pairs_set(&cfg->projects, &cfg->n_projects, name, value);
+    } else if (strcmp(section, "topics") == 0) {
+        rc = pairs_set(&cfg->topics, &cfg->n_topics, name, value);
+    } else if (strcmp(section, "server") == 0 && strcmp(name, "listen") == 0) {
+        rc = mc_config_set_listen(cfg, value, c->err);
+    } else if (strcmp(section, "server") == 0 && strcmp(name, "data_dir") == 0) {
+        rc = set_str(&cfg->data_dir, value);
+    } else if (strcmp(section, "server") == 0 && strcmp(name, "region") == 0) {
+        rc = set_str(&cfg->region, value);
+    } else if (strcmp(section, "server") == 0 && strcmp(name, "account_id") == 0) {
+        rc = set_str(&cfg->account_id, value);
+    } else if (strcmp(section, "notify") == 0 && strcmp(name, "secret") == 0) {
+        rc = set_str(&cfg->notify_secret, value);
+    } else {
+        const struct num_key *k = NULL;
+        for (size_t i = 0; i < sizeof(num_keys) / sizeof(num_keys[0]); i++)
+            if (strcmp(num_keys[i].section, section) == 0 && strcmp(num_keys[i].name, name) == 0)
+                k = &num_keys[i];
+        if (!k) {
+            rc = mc_err_set(c->err, -EINVAL, "InvalidConfig", "unknown setting [%s] %s", section,
+                            name);
+        } else {
+            int64_t v;
+            if (parse_i64(value, k->lo, k->hi, &v) < 0) {
+                rc = mc_err_set(c->err, -EINVAL, "InvalidConfig",
+                                "[%s] %s = \"%s\"; allowed: an integer from %lld to %lld", section,
+                                name, value, (long long)k->lo, (long long)k->hi);
+            } else if (k->is_int) {
+                *(int *)((char *)cfg + k->offset) = (int)v;
+            } else {
+                *(int64_t *)((char *)cfg + k->offset) = v;
+            }
+        }
+    }
+    if (rc < 0) {
+        if (rc == -ENOMEM)
+            mc_err_set(c->err, rc, "InternalError", "out of memory reading %s", c->path);
+        else
+            mc_err_set(c->err, rc, "InvalidConfig", "bad value for [%s] %s", section, name);
+        if (!c->rc)
+            c->rc = rc;
+        return 0;
+    }
+    return 1;
+}
+
+int mc_config_load(mc_config *cfg, const char *path, mc_err *err)
+{
+    load_ctx c = {.cfg = cfg, .err = err, .path = path};
+    int r = ini_parse(path, on_entry, &c);
+    if (r == -1)
+        return mc_err_set(err, -ENOENT, "InvalidConfig", "%s: cannot open: %s", path,
+                          strerror(errno));
+    if (r == -2)
+        return mc_err_set(err, -ENOMEM, "InternalError", "out of memory reading %s", path);
+    if (c.rc && err) {
+        char *msg = mc_asprintf("%s:%d: %s", path, r, err->msg);
+        if (msg) {
+            snprintf(err->msg, sizeof(err->msg), "%.*s", (int)sizeof(err->msg) - 1, msg);
+            free(msg);
+        }
+    }
+    if (c.rc)
+        return c.rc;
+    if (r > 0)
+        return mc_err_set(err, -EINVAL, "InvalidConfig", "%s:%d: syntax error", path, r);
+    return 0;
+}
