@@ -72,6 +72,9 @@ const char *mc_atomic_final_path(const mc_atomic_file *f);
 int mc_atomic_commit(mc_atomic_file **f, mc_err *err);
 /* Remove the temporary file and free *f; accepts NULL. */
 void mc_atomic_abort(mc_atomic_file **f);
+/* Remove every temporary file mc_atomic_open() left in the store (a crash mid-write).
+ * Only safe while nothing writes to the store: the service calls it once at start. */
+int mc_store_sweep_tmp(const mc_store *store, int *removed, mc_err *err);
 /* True for names of temporary files made by mc_atomic_open() (listings skip them). */
 bool mc_atomic_is_tmp_name(const char *basename);
 

@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,4 +243,43 @@ bool mc_atomic_is_tmp_name(const char *basename)
             return false;
     }
     return true;
+}
+
+typedef struct sweep_ctx {
+    int removed;
+    int rc;
+} sweep_ctx;
+
+/* nftw gives no user pointer: one sweep at a time (it runs once, at service start). */
+static sweep_ctx *sweep_state;
+static pthread_mutex_t sweep_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int sweep_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    if (type == FTW_F && mc_atomic_is_tmp_name(path + ftw->base)) {
+        if (unlink(path) == 0)
+            sweep_state->removed++;
+        else if (!sweep_state->rc)
+            sweep_state->rc = -errno;
+    }
+    return 0;
+}
+
+int mc_store_sweep_tmp(const mc_store *store, int *removed, mc_err *err)
+{
+    sweep_ctx c = {0};
+    pthread_mutex_lock(&sweep_lock);
+    sweep_state = &c;
+    int r = nftw(mc_store_root(store), sweep_one, 32, FTW_PHYS);
+    sweep_state = NULL;
+    pthread_mutex_unlock(&sweep_lock);
+    if (r != 0 && errno != ENOENT)
+        return mc_err_set(err, -errno, "InternalError", "cannot scan %s: %s", mc_store_root(store),
+                          strerror(errno));
+    if (c.rc)
+        return mc_err_set(err, c.rc, "InternalError", "cannot remove a temporary file under %s: %s",
+                          mc_store_root(store), strerror(-c.rc));
+    *removed = c.removed;
+    return 0;
 }

@@ -1,0 +1,79 @@
+/*
+ * The scheduler: a pool of workers that take queued tasks from the store, place each on a
+ * device, run it through the engine, and record the outcome (plus its notifications).
+ *
+ * - Placement is one call (mc_sched_place) so that device-aware placement drops in later;
+ *   today every task runs on the HAL's best available backend.
+ * - Per-task timeout and cancellation both stop the engine through its cancel flag; the
+ *   engine removes partial outputs, the task ends Failed (TaskTimeout) or Canceled.
+ * - Shutdown: stop taking tasks, let running ones finish for a grace period, then stop
+ *   them and put them back in the queue (their outputs are atomic, a re-run is safe).
+ */
+#ifndef MC_SCHED_H
+#define MC_SCHED_H
+
+#include <stdint.h>
+
+#include "mc_db.h"
+#include "mc_err.h"
+#include "mc_notify.h"
+#include "mc_storage.h"
+
+typedef struct mc_sched_cfg {
+    int workers;             /* concurrent tasks */
+    int64_t task_timeout_s;  /* a task running longer fails with TaskTimeout */
+    int max_attempts;        /* runs interrupted by crashes before a task fails */
+    int64_t retention_s;     /* finished tasks are deleted this long after they end */
+    const mc_store *objects; /* the object store oss:// URIs resolve in */
+    const mc_notify_cfg *notify;
+    mc_notifier *notifier; /* woken when a finished task queued notifications; may be NULL */
+} mc_sched_cfg;
+
+typedef struct mc_sched mc_sched;
+
+/* Where a task runs. */
+typedef struct mc_placement {
+    char backend[32]; /* HAL backend name for the engine ("auto" = best available) */
+    char device[64];  /* recorded with the task */
+} mc_placement;
+
+/*
+ * Start the workers. First recovers what a crash left RUNNING (re-queued, or failed with
+ * code TaskInterrupted after max_attempts runs). cfg must outlive the scheduler.
+ */
+int mc_sched_start(const mc_sched_cfg *cfg, mc_db *db, mc_sched **out, mc_err *err);
+/* A task was queued: wake a worker now. */
+void mc_sched_kick(mc_sched *s);
+/*
+ * Cancel a task: a queued one ends Canceled at once; a running one is stopped (its engine
+ * run ends with MC_ECANCELED within a moment) and ends Canceled. -ENOENT when there is no
+ * such task; -EALREADY when it had already finished (err says how).
+ */
+int mc_sched_cancel(mc_sched *s, const char *project, const char *id, mc_err *err);
+/*
+ * Stop: no new tasks; running ones get grace_s seconds to finish, then are stopped and
+ * re-queued. Accepts NULL.
+ */
+void mc_sched_stop(mc_sched **s, int64_t grace_s);
+
+/* Decide where a task runs (today: the best available backend). */
+int mc_sched_place(mc_sched *s, const mc_task *t, mc_placement *out, mc_err *err);
+
+#define MC_SCHED_DURATION_BUCKETS 10
+/* Bucket upper bounds in seconds, for the task-duration histogram. */
+extern const double mc_sched_duration_bounds[MC_SCHED_DURATION_BUCKETS];
+
+typedef struct mc_sched_stats {
+    int running;
+    int workers;
+    int64_t finished[MC_TASK_NSTATES]; /* tasks finished by this process, by final state */
+    int64_t duration_count;
+    double duration_sum;
+    int64_t duration_buckets[MC_SCHED_DURATION_BUCKETS]; /* cumulative (le) counts */
+    int64_t bytes_in;                                    /* input bytes read by finished tasks */
+    int64_t bytes_out;                                   /* output bytes written */
+} mc_sched_stats;
+
+void mc_sched_get_stats(mc_sched *s, mc_sched_stats *out);
+
+#endif
