@@ -1,0 +1,37 @@
+/*
+ * The control plane: an HTTP server (libmicrohttpd, internal thread pool) that speaks the
+ * IMM 2020-09-30 dialect on "/" (CreateMediaConvertTask, GetTask, ListTasks, projects,
+ * CancelTask), plus /healthz and /metrics.
+ */
+#ifndef MC_API_H
+#define MC_API_H
+
+#include <stdint.h>
+
+#include "mc_config.h"
+#include "mc_db.h"
+#include "mc_err.h"
+#include "mc_notify.h"
+#include "mc_sched.h"
+#include "mc_storage.h"
+
+typedef struct mc_api_deps {
+    const mc_config *config; /* listen address, threads, access keys, skew */
+    mc_db *db;
+    mc_sched *sched;
+    const mc_store *objects;
+    const mc_notify_cfg *notify;
+} mc_api_deps;
+
+typedef struct mc_api mc_api;
+
+/* Start serving. deps (and what it points to) must outlive the server. */
+int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err);
+/* The port actually bound (useful with port 0). */
+int mc_api_port(const mc_api *api);
+/* Stop accepting new connections (requests in flight are answered). */
+void mc_api_quiesce(mc_api *api);
+/* Stop and free; accepts NULL. */
+void mc_api_stop(mc_api **api);
+
+#endif

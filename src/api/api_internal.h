@@ -1,0 +1,62 @@
+/*
+ * Shared between the files of the API layer: the request as received, replies, and the
+ * one table that maps error codes to HTTP statuses.
+ */
+#ifndef MC_API_INTERNAL_H
+#define MC_API_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "mc_api.h"
+#include "mc_str.h"
+#include "sign.h"
+
+#define API_MAX_BODY       (1024 * 1024) /* request bodies larger than this are refused */
+#define API_MAX_URI        (512 * 1024)  /* request lines larger than this are refused */
+#define API_REQUEST_ID_LEN 37
+
+struct mc_api {
+    mc_api_deps deps;
+    struct MHD_Daemon *mhd;
+    int port;
+    mc_nonce_cache *nonces;
+    atomic_llong http_status[6]; /* requests answered, by status class 1xx..5xx */
+};
+
+typedef struct api_req {
+    mc_api *api;
+    struct MHD_Connection *conn;
+    char *raw_uri; /* request target exactly as received */
+    const char *method;
+    char *path;      /* raw path, before '?' */
+    char *raw_query; /* after '?', "" when none */
+    mc_kvlist headers;
+    mc_buf body;
+    bool body_too_big;
+    char request_id[API_REQUEST_ID_LEN];
+    char action[64]; /* for the log */
+} api_req;
+
+/* Send `body` (a JSON object, reference stolen) with status; adds x-acs-request-id. */
+enum MHD_Result api_reply_json(api_req *r, unsigned status, json_t *body);
+/* Send plain text (used by /metrics). */
+enum MHD_Result api_reply_text(api_req *r, unsigned status, const char *ctype, char *text);
+/* The IMM error envelope for err (status from the code table). */
+enum MHD_Result api_reply_error(api_req *r, const mc_err *err);
+/* Same, from a code and a formatted message. */
+enum MHD_Result api_reply_errorf(api_req *r, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A JSON string of s; bytes that are not UTF-8 become '?'. NULL only on OOM. */
+json_t *api_json_str(const char *s);
+/* HTTP status for an error code. */
+unsigned api_status_for(const char *code);
+
+/* "/" : the IMM dialect. */
+enum MHD_Result api_imm(api_req *r);
+/* GET /metrics */
+enum MHD_Result api_metrics(api_req *r);
+
+#endif

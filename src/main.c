@@ -1,0 +1,240 @@
+/*
+ * mediaconvertd: wiring and process life only. Reads the configuration, opens the task
+ * store and the object store, starts the notifier, the scheduler and the HTTP server, then
+ * waits for SIGTERM/SIGINT and shuts down in the reverse order.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "mc_api.h"
+#include "mc_config.h"
+#include "mc_db.h"
+#include "mc_log.h"
+#include "mc_media.h"
+#include "mc_notify.h"
+#include "mc_sched.h"
+#include "mc_storage.h"
+#include "mc_str.h"
+#include "mc_time.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mediaconvertd [--config FILE] [--listen HOST:PORT] [--data-dir DIR]\n"
+               "                     [--workers N] [--port-file FILE]\n"
+               "\n"
+               "Serves the IMM task API (CreateMediaConvertTask, GetTask, ListTasks...) on\n"
+               "HOST:PORT (default 127.0.0.1:8080) with tasks in DIR/tasks.db and objects in\n"
+               "DIR/buckets/<bucket>/<key> (default DIR ./var). --port-file writes the bound\n"
+               "port (useful with port 0).\n");
+}
+
+/* journald understands "<N>" priority prefixes; a terminal gets plain text. */
+static void log_sink(enum mc_log_level level, const char *msg, void *opaque)
+{
+    (void)opaque;
+    static const char *const prefix[] = {SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG};
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    if (getenv("JOURNAL_STREAM"))
+        fprintf(stderr, "%s%s\n", prefix[level], msg);
+    else
+        fprintf(stderr, "mediaconvertd: %s: %s\n", names[level], msg);
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0750) == 0 || errno == EEXIST)
+        return 0;
+    return -errno;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"workers", required_argument, NULL, 'w'},
+        {"port-file", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *listen = NULL, *data_dir = NULL, *port_file = NULL;
+    int workers = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:l:d:w:p:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'w':
+            workers = (int)strtol(optarg, NULL, 10);
+            break;
+        case 'p':
+            port_file = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc || workers < 0 || workers > 256) {
+        usage(stderr);
+        return 2;
+    }
+
+    /* Block the stop signals in every thread (threads inherit the mask); the main thread
+     * waits for them below. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    mc_log_set_sink(log_sink, NULL);
+    mc_media_init_logging();
+
+    int status = 1;
+    mc_err err = {0};
+    mc_config cfg;
+    mc_store *objects = NULL;
+    mc_db *db = NULL;
+    mc_notifier *notifier = NULL;
+    mc_sched *sched = NULL;
+    mc_api *api = NULL;
+    mc_notify_topic *topics = NULL;
+    char *db_path = NULL, *buckets = NULL;
+
+    if (mc_config_defaults(&cfg) < 0) {
+        fprintf(stderr, "mediaconvertd: out of memory\n");
+        return 1;
+    }
+    if ((config_path && mc_config_load(&cfg, config_path, &err) < 0) ||
+        (listen && mc_config_set_listen(&cfg, listen, &err) < 0) ||
+        (data_dir && mc_config_set_data_dir(&cfg, data_dir) < 0))
+        goto fail;
+    if (workers)
+        cfg.workers = workers;
+    if (cfg.n_keys == 0 && !mc_config_listen_is_loopback(&cfg)) {
+        mc_err_set(&err, -EPERM, "InvalidConfig",
+                   "refusing to serve %s without access keys: add a [keys] section "
+                   "(ACCESS_KEY_ID = SECRET) or listen on 127.0.0.1",
+                   cfg.listen_host);
+        goto fail;
+    }
+
+    db_path = mc_asprintf("%s/tasks.db", cfg.data_dir);
+    buckets = mc_asprintf("%s/buckets", cfg.data_dir);
+    if (!db_path || !buckets)
+        goto fail;
+    int rc = make_dir(cfg.data_dir);
+    if (rc < 0) {
+        mc_err_set(&err, rc, "InvalidConfig", "cannot create the data folder %s: %s", cfg.data_dir,
+                   strerror(-rc));
+        goto fail;
+    }
+    mc_db_opts dbo = {.queue_max = cfg.queue_max};
+    if (mc_store_open(buckets, &objects, &err) < 0 || mc_db_open(db_path, &dbo, &db, &err) < 0)
+        goto fail;
+    for (size_t i = 0; i < cfg.n_projects; i++) {
+        const mc_config_pair *p = &cfg.projects[i];
+        rc = mc_db_project_create(db, p->name, *p->value ? p->value : NULL, mc_now_ms(), &err);
+        if (rc < 0 && rc != -EEXIST)
+            goto fail;
+        mc_err_clear(&err);
+    }
+
+    topics = calloc(cfg.n_topics + 1, sizeof(*topics));
+    if (!topics)
+        goto fail;
+    for (size_t i = 0; i < cfg.n_topics; i++)
+        topics[i] = (mc_notify_topic){.name = cfg.topics[i].name, .url = cfg.topics[i].value};
+    mc_notify_cfg ncfg = {
+        .region = cfg.region,
+        .account_id = cfg.account_id,
+        .topics = topics,
+        .n_topics = cfg.n_topics,
+        .secret = cfg.notify_secret,
+        .max_attempts = cfg.notify_max_attempts,
+    };
+    if (mc_notifier_start(&ncfg, db, &notifier, &err) < 0)
+        goto fail;
+    mc_sched_cfg scfg = {
+        .workers = cfg.workers,
+        .task_timeout_s = cfg.task_timeout_s,
+        .max_attempts = cfg.max_attempts,
+        .retention_s = cfg.retention_days * 86400,
+        .objects = objects,
+        .notify = &ncfg,
+        .notifier = notifier,
+    };
+    if (mc_sched_start(&scfg, db, &sched, &err) < 0)
+        goto fail;
+
+    mc_api_deps deps = {
+        .config = &cfg,
+        .db = db,
+        .sched = sched,
+        .objects = objects,
+        .notify = &ncfg,
+    };
+    if (mc_api_start(&deps, &api, &err) < 0)
+        goto fail;
+    mc_log(MC_LOG_INFO, "listening on http://%s:%d (data in %s, %d worker(s))", cfg.listen_host,
+           mc_api_port(api), cfg.data_dir, cfg.workers);
+    if (cfg.n_keys == 0)
+        mc_log(MC_LOG_WARN, "no access keys configured: requests are not authenticated, "
+                            "so only the loopback address is served");
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (f) {
+            fprintf(f, "%d\n", mc_api_port(api));
+            fclose(f);
+        }
+    }
+    sd_notify(0, "READY=1");
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    mc_log(MC_LOG_INFO, "signal %d: stopping (grace %llds)", sig, (long long)cfg.shutdown_grace_s);
+    sd_notify(0, "STOPPING=1");
+    /* No new connections; requests in flight are answered before the server is gone. */
+    mc_api_quiesce(api);
+    mc_api_stop(&api);
+    mc_sched_stop(&sched, cfg.shutdown_grace_s);
+    status = 0;
+    goto out;
+fail:
+    if (err.msg[0])
+        mc_log(MC_LOG_ERROR, "%s", err.msg);
+    else
+        mc_log(MC_LOG_ERROR, "cannot start (out of memory)");
+out:
+    mc_api_stop(&api);
+    mc_sched_stop(&sched, 0);
+    mc_notifier_stop(&notifier);
+    mc_db_close(&db);
+    mc_store_free(&objects);
+    free(topics);
+    free(db_path);
+    free(buckets);
+    mc_config_clear(&cfg);
+    return status;
+}
