@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install dependencies, build mediaconvert, and run a first job on the embedded default: a
-# local object store under ./var/buckets (oss://bucket/key is var/buckets/bucket/key).
+# Install dependencies, build, and start mediaconvertd in the foreground on the embedded
+# default: http://127.0.0.1:8080, tasks in ./var/tasks.db, objects in ./var/buckets
+# (oss://bucket/key is the file var/buckets/bucket/key). Ctrl-C stops it.
+# In another terminal, `bash examples/first-request.sh` sends a first task with curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -13,5 +15,6 @@ if [ ! -f var/buckets/media/sample.mp4 ]; then
         -f lavfi -i "sine=frequency=440:sample_rate=48000" -t 10 -c:v libx264 -pix_fmt yuv420p \
         -c:a aac var/buckets/media/sample.mp4
 fi
-./build/mediaconvert run --store var/buckets examples/first-request.json
-echo "outputs are in var/buckets/out/"
+echo "starting mediaconvertd on http://127.0.0.1:8080 (Ctrl-C stops it);"
+echo "send a first task from another terminal: bash examples/first-request.sh"
+exec ./build/mediaconvertd --config examples/mediaconvertd.ini

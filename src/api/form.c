@@ -114,7 +114,8 @@ static int hexval(unsigned char c)
  * Percent-decode s[0..len) into dst (room for len bytes), '+' kept: 0 and *dlen, or -EINVAL
  * (and *why) for a malformed escape or a NUL, raw or decoded.
  */
-static int pct_decode(const char *s, size_t len, char *dst, size_t *dlen, const char **why)
+static int pct_decode(const char *s, size_t len, bool plus_space, char *dst, size_t *dlen,
+                      const char **why)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
@@ -132,6 +133,8 @@ static int pct_decode(const char *s, size_t len, char *dst, size_t *dlen, const 
             }
             c = (unsigned char)(hi << 4 | lo);
             i += 2;
+        } else if (c == '+' && plus_space) {
+            c = ' ';
         }
         if (c == '\0') {
             *why = "NUL character";
@@ -145,6 +148,12 @@ static int pct_decode(const char *s, size_t len, char *dst, size_t *dlen, const 
 
 int mc_form_parse(const char *s, size_t len, mc_kvlist *out, mc_err *err)
 {
+    return mc_form_parse_ex(s, len, 0, out, err);
+}
+
+int mc_form_parse_ex(const char *s, size_t len, unsigned flags, mc_kvlist *out, mc_err *err)
+{
+    bool plus_space = flags & MC_FORM_PLUS_SPACE;
     int rc = 0;
     size_t n0 = out->n;
     char *scratch = NULL;
@@ -169,8 +178,8 @@ int mc_form_parse(const char *s, size_t len, mc_kvlist *out, mc_err *err)
         size_t vlen = eq ? item_len - klen - 1 : 0;
         const char *why = NULL;
         size_t dk = 0, dv = 0;
-        if (pct_decode(item, klen, scratch, &dk, &why) < 0 ||
-            pct_decode(val, vlen, scratch + dk, &dv, &why) < 0) {
+        if (pct_decode(item, klen, plus_space, scratch, &dk, &why) < 0 ||
+            pct_decode(val, vlen, plus_space, scratch + dk, &dv, &why) < 0) {
             rc = mc_err_set(err, -EINVAL, "InvalidArgument",
                             "malformed form/query parameter at offset %zu: %s", (size_t)(item - s),
                             why ? why : "bad encoding");

@@ -136,7 +136,8 @@ enum MHD_Result api_imm(api_req *r)
     enum MHD_Result ret;
 
     if (mc_form_parse(r->raw_query, strlen(r->raw_query), &c.query, &err) < 0 ||
-        (is_form(r) && mc_form_parse(r->body.data, r->body.len, &c.form, &err) < 0)) {
+        (is_form(r) &&
+         mc_form_parse_ex(r->body.data, r->body.len, MC_FORM_PLUS_SPACE, &c.form, &err) < 0)) {
         ret = api_reply_error(r, &err);
         goto out;
     }

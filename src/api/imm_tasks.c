@@ -252,10 +252,12 @@ static json_t *task_json(const mc_task *t, bool with_request)
         json_object_set_new(o, "Tags", tags);
     else
         json_decref(tags);
-    if (t->device)
-        json_object_set_new(o, "Device", json_string(t->device));
-    json_object_set_new(o, "Attempts", json_integer(t->attempts));
     json_t *res = t->result ? json_loads(t->result, 0, NULL) : NULL;
+    /* The device that actually ran it (the result's), else where it was placed. */
+    const char *device = json_string_value(json_object_get(res, "device"));
+    if (device || t->device)
+        json_object_set_new(o, "Device", json_string(device ? device : t->device));
+    json_object_set_new(o, "Attempts", json_integer(t->attempts));
     json_t *outputs = json_object_get(res, "outputs");
     if (json_is_array(outputs))
         json_object_set(o, "Outputs", outputs);

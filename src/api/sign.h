@@ -46,6 +46,10 @@ const char *mc_kvlist_get_ci(const mc_kvlist *l, const char *key);
  * -EINVAL for a malformed escape ("%G1", "%4") or a decoded NUL; -ENOMEM.
  */
 int mc_form_parse(const char *s, size_t len, mc_kvlist *out, mc_err *err);
+/* MC_FORM_PLUS_SPACE: '+' means a space, as in HTML form bodies (curl --data-urlencode).
+ * The Alibaba clients never send a bare '+', so their bodies decode the same either way. */
+#define MC_FORM_PLUS_SPACE (1u << 0)
+int mc_form_parse_ex(const char *s, size_t len, unsigned flags, mc_kvlist *out, mc_err *err);
 
 /* RFC 3986 percent-encoding (everything but A-Z a-z 0-9 - _ . ~, upper-case hex), appended
  * to a NUL-terminated malloc'd string; NULL on OOM. */

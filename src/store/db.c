@@ -179,7 +179,7 @@ int db_exec(mc_conn *c, sqlite3_stmt *st, enum mc_stmt_id id, mc_err *err)
 
 int db_run(mc_conn *c, enum mc_stmt_id id, mc_err *err)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = db_stmt(c, id, &st, err);
     return rc < 0 ? rc : db_exec(c, st, id, err);
 }

@@ -29,7 +29,7 @@ int mc_db_outbox_next(mc_db *db, int64_t now_ms, mc_outbox_msg *out, mc_err *err
     int rc = rconn_get(db, &c, err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_OUTBOX_NEXT, &st, err);
     if (rc < 0)
         goto out;
@@ -73,7 +73,7 @@ static int outbox_update(mc_db *db, enum mc_stmt_id id, int64_t msg_id, int64_t 
         return rc;
     pthread_mutex_lock(&db->wlock);
     mc_conn *c = db->w;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, id, &st, err);
     if (rc < 0)
         goto out;
@@ -115,7 +115,7 @@ int mc_db_outbox_next_due(mc_db *db, int64_t *next_ms, mc_err *err)
     int rc = rconn_get(db, &c, err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_OUTBOX_NEXT_DUE, &st, err);
     if (rc < 0)
         goto out;
@@ -141,7 +141,7 @@ int mc_db_outbox_counts(mc_db *db, int64_t *pending, int64_t *delivered, int64_t
     int rc = rconn_get(db, &c, err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_OUTBOX_COUNTS, &st, err);
     if (rc < 0)
         goto out;

@@ -55,7 +55,7 @@ int mc_db_project_create(mc_db *db, const char *name, const char *description, i
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&db->wlock);
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(db->w, ST_PROJECT_INSERT, &st, err);
     if (rc < 0)
         goto out;
@@ -84,7 +84,7 @@ int mc_db_project_get(mc_db *db, const char *name, mc_project *out, mc_err *err)
     rc = rconn_get(db, &c, err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_PROJECT_GET, &st, err);
     if (rc < 0)
         goto out;
@@ -115,7 +115,7 @@ int mc_db_project_delete(mc_db *db, const char *name, mc_err *err)
         goto out;
     static const enum mc_stmt_id steps[] = {ST_PROJECT_DELETE_TASKS, ST_PROJECT_DELETE};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         rc = db_stmt(c, steps[i], &st, err);
         if (rc < 0)
             goto out;
@@ -158,7 +158,7 @@ int mc_db_project_list(mc_db *db, const char *prefix, const char *after, int max
     rc = rconn_get(db, &c, err);
     if (rc < 0)
         goto out;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_PROJECT_LIST, &st, err);
     if (rc < 0)
         goto out;

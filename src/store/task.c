@@ -162,7 +162,7 @@ static void insert_batch(mc_db *db, mc_insert_req *batch)
     int rc = db_run(c, ST_BEGIN, &berr);
     if (rc < 0)
         goto fail;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     if (db->opts.queue_max > 0) {
         rc = db_stmt(c, ST_TASK_COUNT_QUEUED, &st, &berr);
         if (rc < 0)
@@ -289,7 +289,7 @@ int mc_db_task_get(mc_db *db, const char *project, const char *id, mc_task *out,
         return rc;
     /* project NULL: any project (internal callers that know only the id). */
     enum mc_stmt_id sid = project ? ST_TASK_GET : ST_TASK_GET_ANY;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, sid, &st, err);
     if (rc < 0)
         goto out;
@@ -319,7 +319,7 @@ int mc_db_task_counts(mc_db *db, int64_t counts[MC_TASK_NSTATES], mc_err *err)
     int rc = rconn_get(db, &c, err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_TASK_COUNTS, &st, err);
     if (rc < 0)
         goto out;
@@ -397,7 +397,7 @@ static int update_task(mc_db *db, enum mc_stmt_id id, const char *task_id, int64
         if (rc < 0)
             goto out;
     }
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, id, &st, err);
     if (rc < 0)
         goto out;
@@ -477,7 +477,7 @@ int mc_db_task_finish(mc_db *db, const char *id, enum mc_task_state state, const
     rc = db_run(c, ST_BEGIN, err);
     if (rc < 0)
         goto out;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_TASK_FINISH, &st, err);
     if (rc < 0)
         goto out;
@@ -526,7 +526,7 @@ int mc_db_task_request_cancel(mc_db *db, const char *project, const char *id,
     int before = -1;
     pthread_mutex_lock(&db->wlock);
     mc_conn *c = db->w;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_TASK_CANCEL, &st, err);
     if (rc < 0)
         goto out;
@@ -567,7 +567,7 @@ int mc_db_recover(mc_db *db, int max_attempts, int *requeued, char ***exhausted,
     int rc = db_run(c, ST_BEGIN, err);
     if (rc < 0)
         goto out;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     rc = db_stmt(c, ST_TASK_RUNNING_EXHAUSTED, &st, err);
     if (rc < 0)
         goto out;
@@ -628,7 +628,7 @@ int mc_db_gc(mc_db *db, int64_t cutoff_ms, int *removed, mc_err *err)
         goto out;
     static const enum mc_stmt_id steps[] = {ST_TASK_GC, ST_OUTBOX_GC};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         rc = db_stmt(c, steps[i], &st, err);
         if (rc < 0)
             goto out;

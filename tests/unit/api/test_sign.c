@@ -1237,6 +1237,22 @@ static void captured_oss_requests_are_not_imm(void **state)
     assert_true(seen > 0);
 }
 
+/* HTML form bodies (curl --data-urlencode) mean a space by '+'; queries keep it. */
+static void form_plus_as_space(void **state)
+{
+    (void)state;
+    mc_kvlist q = {0}, f = {0};
+    mc_err err = {0};
+    const char *s = "Targets=%5B%7B%22a%22%3A+1%7D%5D&k=a%2Bb+c";
+    assert_int_equal(mc_form_parse(s, strlen(s), &q, &err), 0);
+    assert_string_equal(mc_kvlist_get(&q, "k"), "a+b+c");
+    assert_int_equal(mc_form_parse_ex(s, strlen(s), MC_FORM_PLUS_SPACE, &f, &err), 0);
+    assert_string_equal(mc_kvlist_get(&f, "Targets"), "[{\"a\": 1}]");
+    assert_string_equal(mc_kvlist_get(&f, "k"), "a+b c");
+    mc_kvlist_clear(&q);
+    mc_kvlist_clear(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1256,6 +1272,7 @@ int main(void)
         cmocka_unit_test(nonce_cache_threads),
         cmocka_unit_test(captured_requests),
         cmocka_unit_test(captured_oss_requests_are_not_imm),
+        cmocka_unit_test(form_plus_as_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
