@@ -215,10 +215,12 @@ int main(int argc, char **argv)
     sigwait(&stop, &sig);
     mc_log(MC_LOG_INFO, "signal %d: stopping (grace %llds)", sig, (long long)cfg.shutdown_grace_s);
     sd_notify(0, "STOPPING=1");
-    /* No new connections; requests in flight are answered before the server is gone. */
+    /* Reads stay served while running tasks get their grace period; creates and cancels
+     * answer 503. Then the server closes, requests in flight answered first. */
+    mc_api_drain(api);
+    mc_sched_stop(&sched, cfg.shutdown_grace_s);
     mc_api_quiesce(api);
     mc_api_stop(&api);
-    mc_sched_stop(&sched, cfg.shutdown_grace_s);
     status = 0;
     goto out;
 fail:

@@ -29,6 +29,10 @@ typedef struct mc_api mc_api;
 int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err);
 /* The port actually bound (useful with port 0). */
 int mc_api_port(const mc_api *api);
+/* Shutting down: from now on actions that need the scheduler (CreateMediaConvertTask,
+ * CancelTask) answer 503 ServiceUnavailable, reads are still served. Returns once no request
+ * is using the scheduler any more, so that it can be stopped. */
+void mc_api_drain(mc_api *api);
 /* Stop accepting new connections (requests in flight are answered). */
 void mc_api_quiesce(mc_api *api);
 /* Stop and free; accepts NULL. */

@@ -170,7 +170,8 @@ void mc_outbox_msg_clear(mc_outbox_msg *m);
 int mc_db_task_finish(mc_db *db, const char *id, enum mc_task_state state, const char *code,
                       const char *message, const char *result, int64_t now_ms,
                       const mc_outbox_msg *msgs, size_t n_msgs, mc_err *err);
-/* Put a RUNNING task back to QUEUED (graceful shutdown); attempts are kept. */
+/* Put a RUNNING task back to QUEUED (graceful shutdown). The run is given back (attempts - 1):
+ * only runs a crash interrupted count against max_attempts. */
 int mc_db_task_requeue(mc_db *db, const char *id, mc_err *err);
 /*
  * Mark a task for cancellation. A QUEUED task is not finished here (the caller finishes it

@@ -24,6 +24,8 @@ struct mc_api {
     int port;
     mc_nonce_cache *nonces;
     atomic_llong http_status[6]; /* requests answered, by status class 1xx..5xx */
+    atomic_bool draining;        /* shutting down: no more work for the scheduler */
+    atomic_int sched_users;      /* requests inside an action that calls the scheduler */
 };
 
 typedef struct api_req {

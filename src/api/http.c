@@ -3,9 +3,12 @@
  * target (signatures are computed over it), collects headers and body, and routes.
  */
 #include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -115,6 +118,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method = method;
         if (prepare(r) < 0)
             return MHD_NO;
+        const char *cl = mc_kvlist_get_ci(&r->headers, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) /* refuse before reading it */
+            return api_reply_errorf(r, "RequestEntityTooLarge",
+                                    "the request body is %s bytes; allowed: at most %d", cl,
+                                    API_MAX_BODY);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -134,6 +142,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                 "the request body is larger than the limit of %d bytes",
                                 API_MAX_BODY);
     return route(r);
+}
+
+/* libmicrohttpd's own messages (it answers malformed requests itself) go to our log. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    mc_log(MC_LOG_WARN, "http: %s", msg);
 }
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len,
@@ -169,6 +189,8 @@ int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err)
     api->deps = *deps;
     for (int i = 0; i < 6; i++)
         atomic_init(&api->http_status[i], 0);
+    atomic_init(&api->draining, false);
+    atomic_init(&api->sched_users, 0);
     if ((rc = mc_nonce_cache_new(2 * (cfg->max_skew_s > 0 ? cfg->max_skew_s : 900), &api->nonces)) <
         0)
         goto fail;
@@ -180,8 +202,10 @@ int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err)
         flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, api, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-        /* The whole Targets JSON travels in the query: allow long request lines. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(API_MAX_URI + 128 * 1024),
+        /* The whole Targets JSON travels in the query: allow long request lines, and leave
+         * room above API_MAX_URI so that longer ones get our JSON 414, not MHD's page. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(4 * API_MAX_URI),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!api->mhd) {
@@ -197,6 +221,17 @@ int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err)
 fail:
     mc_api_stop(&api);
     return rc;
+}
+
+void mc_api_drain(mc_api *api)
+{
+    if (!api)
+        return;
+    atomic_store(&api->draining, true);
+    while (atomic_load(&api->sched_users) > 0) {
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int mc_api_port(const mc_api *api)

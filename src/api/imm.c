@@ -17,15 +17,16 @@
 static const struct {
     const char *name;
     imm_handler fn;
+    bool uses_sched; /* refused while the service shuts down */
 } actions[] = {
-    {"CreateMediaConvertTask", imm_create_media_convert_task},
-    {"GetTask", imm_get_task},
-    {"ListTasks", imm_list_tasks},
-    {"CancelTask", imm_cancel_task},
-    {"CreateProject", imm_create_project},
-    {"GetProject", imm_get_project},
-    {"ListProjects", imm_list_projects},
-    {"DeleteProject", imm_delete_project},
+    {"CreateMediaConvertTask", imm_create_media_convert_task, true},
+    {"GetTask", imm_get_task, false},
+    {"ListTasks", imm_list_tasks, false},
+    {"CancelTask", imm_cancel_task, true},
+    {"CreateProject", imm_create_project, false},
+    {"GetProject", imm_get_project, false},
+    {"ListProjects", imm_list_projects, false},
+    {"DeleteProject", imm_delete_project, false},
 };
 
 const char *imm_param(const imm_ctx *c, const char *name)
@@ -152,12 +153,30 @@ enum MHD_Result api_imm(api_req *r)
                           c.form.items[i].value, strlen(c.form.items[i].value)) < 0)
             goto oom;
 
-    const char *action = mc_kvlist_get_ci(&r->headers, "x-acs-action");
-    if (!action)
-        action = imm_param(&c, "Action");
-    const char *version = mc_kvlist_get_ci(&r->headers, "x-acs-version");
+    /* V3 signs the x-acs-* headers, V2 signs only the parameters: take the action and
+     * version from what the request's scheme signs, and refuse a disagreeing other one. */
+    mc_sign_req sr = {.method = r->method,
+                      .path = r->path,
+                      .raw_query = r->raw_query,
+                      .headers = &r->headers,
+                      .form = &c.form,
+                      .body = r->body.data,
+                      .body_len = r->body.len};
+    bool v2 = mc_sign_detect(&sr, &c.query) == MC_SIGN_RPC_V2;
+    const char *h_action = mc_kvlist_get_ci(&r->headers, "x-acs-action");
+    const char *p_action = imm_param(&c, "Action");
+    const char *action = v2 ? p_action : (h_action ? h_action : p_action);
+    const char *version =
+        v2 ? imm_param(&c, "Version") : mc_kvlist_get_ci(&r->headers, "x-acs-version");
     if (!version)
         version = imm_param(&c, "Version");
+    if (h_action && p_action && strcmp(h_action, p_action) != 0) {
+        ret = api_reply_errorf(r, "InvalidArgument",
+                               "the x-acs-action header (%s) and the Action parameter (%s) "
+                               "disagree",
+                               h_action, p_action);
+        goto out;
+    }
     if (!action || !*action) {
         ret = api_reply_errorf(r, "MissingAction",
                                "no action: send it in the x-acs-action header (V3) or the "
@@ -171,9 +190,12 @@ enum MHD_Result api_imm(api_req *r)
         goto out;
     }
     imm_handler fn = NULL;
+    bool uses_sched = false;
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-        if (strcmp(actions[i].name, action) == 0)
+        if (strcmp(actions[i].name, action) == 0) {
             fn = actions[i].fn;
+            uses_sched = actions[i].uses_sched;
+        }
     if (!fn) {
         ret = api_reply_errorf(r, "InvalidApi.NotFound",
                                "action \"%s\" is not served here; allowed: "
@@ -186,7 +208,17 @@ enum MHD_Result api_imm(api_req *r)
         ret = api_reply_error(r, &err);
         goto out;
     }
-    ret = fn(&c);
+    if (uses_sched) {
+        atomic_fetch_add(&r->api->sched_users, 1);
+        if (atomic_load(&r->api->draining))
+            ret = api_reply_errorf(r, "ServiceUnavailable",
+                                   "the service is shutting down; retry in a moment");
+        else
+            ret = fn(&c);
+        atomic_fetch_sub(&r->api->sched_users, 1);
+    } else {
+        ret = fn(&c);
+    }
     goto out;
 oom:
     mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");

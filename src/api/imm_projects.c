@@ -115,6 +115,24 @@ enum MHD_Result imm_delete_project(imm_ctx *c)
     mc_err err = {0};
     const char *name = NULL;
     int rc = imm_required(c, "ProjectName", &name, &err);
+    if (rc == 0) {
+        /* Deleting a project deletes its tasks: not while any of them may still run. */
+        mc_task_filter f = {.project = name,
+                            .max = 1,
+                            .n_imm_states = 2,
+                            .imm_states = {MC_TASK_QUEUED, MC_TASK_RUNNING}};
+        mc_task *list = NULL;
+        size_t n = 0;
+        char *next = NULL;
+        rc = mc_db_task_list(c->api->deps.db, &f, &list, &n, &next, &err);
+        if (rc == 0 && n > 0)
+            rc = mc_err_set(&err, -EBUSY, "ResourceInUse",
+                            "project %s has queued or running tasks (e.g. %s); cancel them or "
+                            "wait for them to end",
+                            name, list[0].id);
+        mc_task_list_free(&list, n);
+        free(next);
+    }
     if (rc == 0 && (rc = mc_db_project_delete(c->api->deps.db, name, &err)) == -ENOENT) {
         mc_err_clear(&err);
         rc = mc_err_set(&err, rc, "ResourceNotFound",

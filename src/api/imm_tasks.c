@@ -137,7 +137,7 @@ static void event_id(char out[40])
     for (int i = 0; i < 14; i++) {
         out[n++] = hex[u[i] >> 4];
         out[n++] = hex[u[i] & 15];
-        if (n == 3)
+        if (n == 2)
             out[n++] = '-';
     }
     out[n] = '\0';
@@ -414,6 +414,11 @@ enum MHD_Result imm_list_tasks(imm_ctx *c)
             goto fail;
         }
         f.n_types = json_array_size(types);
+        if (f.n_types > 64) {
+            rc = mc_err_set(&err, -EINVAL, "InvalidArgument",
+                            "TaskTypes: %zu types; allowed: at most 64", f.n_types);
+            goto fail;
+        }
         type_names = calloc(f.n_types + 1, sizeof(*type_names));
         if (!type_names) {
             rc = mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");
@@ -421,9 +426,9 @@ enum MHD_Result imm_list_tasks(imm_ctx *c)
         }
         for (size_t i = 0; i < f.n_types; i++) {
             type_names[i] = json_string_value(json_array_get(types, i));
-            if (!type_names[i]) {
-                rc =
-                    mc_err_set(&err, -EINVAL, "InvalidArgument", "TaskTypes[%zu]: not a string", i);
+            if (!type_names[i] || !*type_names[i] || strlen(type_names[i]) > 128) {
+                rc = mc_err_set(&err, -EINVAL, "InvalidArgument",
+                                "TaskTypes[%zu]: not a task type name (1 to 128 characters)", i);
                 goto fail;
             }
         }
@@ -441,7 +446,11 @@ enum MHD_Result imm_list_tasks(imm_ctx *c)
                             "TagSelector: \"%s\" is not key=value", v);
             goto fail;
         }
-        tag_key = strndup(v, (size_t)(eq - v));
+        if ((size_t)(eq - v) > 256 || !(tag_key = strndup(v, (size_t)(eq - v)))) {
+            rc = mc_err_set(&err, -EINVAL, "InvalidArgument",
+                            "TagSelector: the key is longer than 256 bytes");
+            goto fail;
+        }
         f.tag_key = tag_key;
         f.tag_value = eq + 1;
     }

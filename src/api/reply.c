@@ -22,6 +22,7 @@ static const struct {
     {"ResourceNotFound", 404},
     {"ResourceAlreadyExists", 409},
     {"TaskFinished", 409},
+    {"ResourceInUse", 409},
     {"UnsupportedHTTPMethod", 405},
     {"RequestURITooLarge", 414},
     {"RequestEntityTooLarge", 413},

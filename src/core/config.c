@@ -1,6 +1,9 @@
 #include "mc_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <ini.h>
 #include <limits.h>
@@ -152,8 +155,25 @@ const char *mc_config_secret(const mc_config *cfg, const char *access_key_id)
 
 bool mc_config_listen_is_loopback(const mc_config *cfg)
 {
-    const char *h = cfg->listen_host;
-    return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0;
+    /* What the name resolves to, not how it is spelt ("127.evil.example" is not loopback). */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(cfg->listen_host, NULL, &hints, &ai) != 0 || !ai)
+        return false;
+    bool loopback = true;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        if (a->ai_family == AF_INET) {
+            const struct sockaddr_in *in = (const struct sockaddr_in *)a->ai_addr;
+            loopback &= (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+        } else if (a->ai_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a->ai_addr;
+            loopback &= IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+        } else {
+            loopback = false;
+        }
+    }
+    freeaddrinfo(ai);
+    return loopback;
 }
 
 typedef struct load_ctx {

@@ -55,6 +55,21 @@ struct mc_sched {
     mc_sched_stats stats;
 };
 
+/* An absolute CLOCK_MONOTONIC time ms from now (the condition variables use that clock, so
+ * a step of the wall clock neither stalls nor hurries the waits). */
+static struct timespec deadline_in(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 static void finish_log(const mc_task *t, enum mc_task_state st, const mc_err *e, double secs)
 {
     if (st == MC_TASK_SUCCEEDED)
@@ -96,7 +111,10 @@ static int record_finish(mc_sched *s, mc_task *t, enum mc_task_state st, const m
     }
     rc = mc_db_task_finish(s->db, t->id, st, t->code, t->message, t->result, now, msgs, n_msgs,
                            &err);
-    if (rc < 0 && rc != -ENOENT)
+    if (rc == -ENOENT)
+        mc_log(MC_LOG_WARN, "task=%s ended %s but is no longer in the store (project deleted?)",
+               t->id, mc_task_state_name(st));
+    else if (rc < 0)
         mc_log(MC_LOG_ERROR, "task=%s cannot record its end: %s", t->id, err.msg);
     if (rc == 0 && n_msgs && s->cfg->notifier)
         mc_notifier_wake(s->cfg->notifier);
@@ -263,9 +281,7 @@ static void *worker_main(void *arg)
         if (got < 0)
             mc_log(MC_LOG_ERROR, "worker=%d cannot claim a task: %s", w->index, err.msg);
         if (got <= 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
+            struct timespec ts = deadline_in(1000);
             pthread_cond_timedwait(&s->wake, &s->lock, &ts);
             continue;
         }
@@ -327,13 +343,7 @@ static void *watchdog_main(void *arg)
                 mc_log(MC_LOG_WARN, "task=%s timed out, stopping it", sl->task_id);
             }
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = deadline_in(250);
         pthread_cond_timedwait(&s->wake, &s->lock, &ts);
     }
     pthread_mutex_unlock(&s->lock);
@@ -384,8 +394,12 @@ int mc_sched_start(const mc_sched_cfg *cfg, mc_db *db, mc_sched **out, mc_err *e
     s->db = db;
     s->stats.workers = cfg->workers;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    pthread_cond_init(&s->idle, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &ca);
+    pthread_cond_init(&s->idle, &ca);
+    pthread_condattr_destroy(&ca);
     int rc = recover(s, err);
     if (rc < 0)
         goto fail;
@@ -415,9 +429,9 @@ fail:
 
 void mc_sched_kick(mc_sched *s)
 {
-    pthread_mutex_lock(&s->lock);
+    /* Without the lock: a create must not wait behind a claim's commit. A wake-up that
+     * races with a worker going to sleep is caught by its one-second poll. */
     pthread_cond_broadcast(&s->wake);
-    pthread_mutex_unlock(&s->lock);
 }
 
 int mc_sched_cancel(mc_sched *s, const char *project, const char *id, mc_err *err)
@@ -474,15 +488,13 @@ void mc_sched_stop(mc_sched **sp, int64_t grace_s)
     if (s->running && grace_s > 0)
         mc_log(MC_LOG_INFO, "waiting up to %llds for %d running task(s)", (long long)grace_s,
                s->running);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += grace_s;
+    struct timespec until = deadline_in(grace_s * 1000);
     while (s->running > 0) {
         if (pthread_cond_timedwait(&s->idle, &s->lock, &until) == ETIMEDOUT)
             break;
     }
     for (int i = 0; s->slots && i < s->cfg->workers; i++) {
-        if (s->slots[i].task_id) {
+        if (s->slots[i].task_id && s->slots[i].reason == STOP_NONE) {
             s->slots[i].reason = STOP_SHUTDOWN;
             atomic_store(&s->slots[i].cancel, true);
         }

@@ -52,7 +52,8 @@ static const struct {
                         " ended_ms = ?6, progress = CASE WHEN ?2 = 2 THEN 100 ELSE progress END"
                         " WHERE id = ?1 AND state IN (0, 1)"},
     [ST_TASK_REQUEUE] = {"task requeue",
-                         "UPDATE tasks SET state = 0, progress = 0 WHERE id = ? AND state = 1"},
+                         "UPDATE tasks SET state = 0, progress = 0, attempts = MAX(attempts - 1, 0)"
+                         " WHERE id = ? AND state = 1"},
     [ST_TASK_CANCEL] = {"task cancel", "UPDATE tasks SET cancel_requested ="
                                        " CASE WHEN state IN (0, 1) THEN 1 ELSE cancel_requested END"
                                        " WHERE id = ? AND project = ? RETURNING state"},

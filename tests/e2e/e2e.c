@@ -299,6 +299,8 @@ int e2e_imm_v(const e2e_daemon *d, const e2e_key *key, const char *action, const
             free(auth);
         }
     }
+    if (key && key->extra_header)
+        h = curl_slist_append(h, key->extra_header);
     h = curl_slist_append(h, "Expect:");
     char *url = mc_asprintf("http://127.0.0.1:%d/?%s", d->port, query);
     int rc = perform(url, "POST", h, NULL, out);

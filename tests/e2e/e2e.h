@@ -34,9 +34,10 @@ int e2e_put_fixture(const e2e_daemon *d, const char *fixture, const char *bucket
 typedef struct e2e_key {
     const char *id;
     const char *secret;
-    bool v2;           /* sign with the legacy RPC HMAC-SHA1 instead of ACS3 */
-    int date_offset_s; /* shift the signed date (skew tests) */
-    const char *nonce; /* fixed nonce (replay tests); NULL = random */
+    bool v2;                  /* sign with the legacy RPC HMAC-SHA1 instead of ACS3 */
+    int date_offset_s;        /* shift the signed date (skew tests) */
+    const char *nonce;        /* fixed nonce (replay tests); NULL = random */
+    const char *extra_header; /* sent but not signed ("Name: value"), NULL = none */
 } e2e_key;
 
 typedef struct e2e_resp {

@@ -120,6 +120,17 @@ static void test_replay_and_skew(void **state)
     expect(&real, 200, NULL);
 }
 
+/* A V2 signature covers the parameters only: an added x-acs-action header must not turn a
+ * signed GetProject into a DeleteProject. */
+static void test_v2_action_is_the_signed_one(void **state)
+{
+    (void)state;
+    e2e_key swapped = K2;
+    swapped.extra_header = "x-acs-action: DeleteProject";
+    expect(&swapped, 400, "InvalidArgument");
+    expect(&K2, 200, NULL); /* the project is still there */
+}
+
 static void test_open_without_keys_refused(void **state)
 {
     (void)state;
@@ -146,8 +157,11 @@ static void test_open_without_keys_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signed),          cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_replay_and_skew), cmocka_unit_test(test_open_without_keys_refused),
+        cmocka_unit_test(test_signed),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_replay_and_skew),
+        cmocka_unit_test(test_v2_action_is_the_signed_one),
+        cmocka_unit_test(test_open_without_keys_refused),
         cmocka_unit_test(test_shutdown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
