@@ -30,6 +30,10 @@ char *mc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* free(*p) and *p = NULL; p is a pointer to any pointer. */
 void mc_freep(void *p);
 
+/* A whole decimal integer in [lo, hi] (no sign games, no trailing text): 0 and *out, or
+ * -EINVAL. */
+int mc_parse_i64(const char *s, long long lo, long long hi, long long *out);
+
 bool mc_str_starts_with(const char *s, const char *prefix);
 bool mc_str_ends_with(const char *s, const char *suffix);
 

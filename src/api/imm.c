@@ -63,13 +63,11 @@ int imm_bool(const imm_ctx *c, const char *name, bool *out, mc_err *err)
 
 int imm_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -EINVAL;
-    *out = v;
-    return 0;
+    long long v;
+    int rc = mc_parse_i64(s, lo, hi, &v);
+    if (rc == 0)
+        *out = v;
+    return rc;
 }
 
 int imm_project_exists(imm_ctx *c, const char *name, mc_project *out, mc_err *err)

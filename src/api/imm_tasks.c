@@ -128,6 +128,23 @@ static int check_all_uris(const mc_store *objects, json_t *req, mc_err *err)
     return rc;
 }
 
+/* The request as TaskRequestDefinition shows it: shrunk parameters as nested JSON, the way
+ * IMM documents it (the job model reads either form back). */
+static char *definition_text(json_t *req)
+{
+    json_t *def = json_deep_copy(req);
+    static const char *const nested[] = {"Sources", "Targets",      "TargetGroups",
+                                         "Tags",    "Notification", "CredentialConfig"};
+    for (size_t i = 0; def && i < sizeof(nested) / sizeof(nested[0]); i++) {
+        json_t *v = shrunk(req, nested[i]);
+        if (v)
+            json_object_set_new(def, nested[i], v);
+    }
+    char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
+    json_decref(def);
+    return text;
+}
+
 static void event_id(char out[40])
 {
     uuid_t u;
@@ -172,7 +189,7 @@ enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
     tags = shrunk(req, "Tags");
     if (tags && json_object_size(tags) > 0)
         tags_text = json_dumps(tags, JSON_COMPACT);
-    request_text = json_dumps(req, JSON_COMPACT);
+    request_text = definition_text(req);
     if (!request_text) {
         rc = mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");
         goto fail;

@@ -104,13 +104,11 @@ static int set_str(char **dst, const char *value)
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -EINVAL;
-    *out = v;
-    return 0;
+    long long v;
+    int rc = mc_parse_i64(s, lo, hi, &v);
+    if (rc == 0)
+        *out = v;
+    return rc;
 }
 
 int mc_config_set_listen(mc_config *cfg, const char *hostport, mc_err *err)

@@ -1,6 +1,7 @@
 #include "e2e.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -378,6 +379,26 @@ json_t *e2e_wait_task(const e2e_daemon *d, const e2e_key *key, const char *proje
             return NULL;
         sleep_ms(100);
     }
+}
+
+const char *e2e_str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+int e2e_count_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".part-"))
+            n++;
+    closedir(d);
+    return n;
 }
 
 /* ---- webhook receiver ---- */

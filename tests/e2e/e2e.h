@@ -72,6 +72,11 @@ char *e2e_create_task(const e2e_daemon *d, const e2e_key *key, const char *proje
 json_t *e2e_wait_task(const e2e_daemon *d, const e2e_key *key, const char *project, const char *id,
                       double timeout_s);
 
+/* The string member key of a JSON object, "" when absent or not a string. */
+const char *e2e_str(json_t *o, const char *key);
+/* Temporary output files (".name.part-XXXXXX") in a folder. */
+int e2e_count_tmp(const char *dir);
+
 /* A webhook receiver on 127.0.0.1 (ephemeral port) that records every POST. */
 typedef struct e2e_hook e2e_hook;
 e2e_hook *e2e_hook_start(int fail_first_n);

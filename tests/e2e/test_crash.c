@@ -21,26 +21,6 @@
 
 #define N_TASKS 10
 
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-static int count_tmp(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".part-"))
-            n++;
-    closedir(d);
-    return n;
-}
-
 static void test_kill_and_restart(void **state)
 {
     (void)state;
@@ -76,7 +56,7 @@ static void test_kill_and_restart(void **state)
         e2e_imm(&d, NULL, "ListTasks", &r, "ProjectName", "crash", "Status", "Running", NULL);
         json_t *tasks = json_object_get(r.body, "Tasks");
         for (size_t k = 0; k < json_array_size(tasks); k++)
-            if (strcmp(jstr(json_array_get(tasks, k), "Phase"), "Running") == 0 &&
+            if (strcmp(e2e_str(json_array_get(tasks, k), "Phase"), "Running") == 0 &&
                 json_integer_value(json_object_get(json_array_get(tasks, k), "Progress")) > 0)
                 running = true;
         e2e_resp_clear(&r);
@@ -101,9 +81,9 @@ static void test_kill_and_restart(void **state)
     for (int i = 0; i < N_TASKS; i++) {
         json_t *t = e2e_wait_task(&d, NULL, "crash", ids[i], 240);
         assert_non_null(t);
-        const char *st = jstr(t, "Status");
+        const char *st = e2e_str(t, "Status");
         assert_true(strcmp(st, "Succeeded") == 0 ||
-                    (strcmp(st, "Failed") == 0 && strlen(jstr(t, "Code")) > 0));
+                    (strcmp(st, "Failed") == 0 && strlen(e2e_str(t, "Code")) > 0));
         if (strcmp(st, "Succeeded") == 0) {
             char key[64];
             snprintf(key, sizeof(key), "out/crash/%d.mp4", i);
@@ -114,7 +94,7 @@ static void test_kill_and_restart(void **state)
         }
         json_decref(t);
     }
-    assert_int_equal(count_tmp(e2e_object_path(&d, "out/crash")), 0);
+    assert_int_equal(e2e_count_tmp(e2e_object_path(&d, "out/crash")), 0);
 
     /* Every task's notification arrives (the first three POSTs were refused). */
     for (int i = 0; i < 600 && e2e_hook_distinct_tasks(hook) < N_TASKS; i++)
@@ -125,12 +105,12 @@ static void test_kill_and_restart(void **state)
     assert_true(e2e_hook_get(hook, 0, &body, &task));
     json_t *env = json_loads(body, 0, NULL);
     assert_non_null(env);
-    assert_string_equal(jstr(env, "source"), "acs.imm");
-    assert_string_equal(jstr(env, "type"), "imm:Task:MediaConvert");
-    json_t *content = json_loads(jstr(env, "content"), 0, NULL);
+    assert_string_equal(e2e_str(env, "source"), "acs.imm");
+    assert_string_equal(e2e_str(env, "type"), "imm:Task:MediaConvert");
+    json_t *content = json_loads(e2e_str(env, "content"), 0, NULL);
     assert_non_null(content);
-    assert_string_equal(jstr(content, "TaskId"), task);
-    assert_string_equal(jstr(content, "ProjectName"), "crash");
+    assert_string_equal(e2e_str(content, "TaskId"), task);
+    assert_string_equal(e2e_str(content, "ProjectName"), "crash");
     json_decref(content);
     json_decref(env);
     free(body);

@@ -51,24 +51,18 @@ static void test_shutdown(void **state)
     assert_int_equal(st, 0);
 }
 
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 /* Assert an error reply: status, Code, a JSON envelope with RequestId and Message. */
 static void assert_error(e2e_resp *r, long status, const char *code)
 {
-    if (r->status != status || strcmp(jstr(r->body, "Code"), code) != 0)
+    if (r->status != status || strcmp(e2e_str(r->body, "Code"), code) != 0)
         fprintf(stderr, "expected %ld %s, got %ld %s\n", status, code, r->status,
                 r->raw ? r->raw : "(no body)");
     assert_int_equal(r->status, status);
     assert_non_null(r->body);
-    assert_string_equal(jstr(r->body, "Code"), code);
-    assert_true(strlen(jstr(r->body, "RequestId")) > 0);
-    assert_true(strlen(jstr(r->body, "Message")) > 0);
-    assert_string_equal(jstr(r->body, "HostId"), "mediaconvertd");
+    assert_string_equal(e2e_str(r->body, "Code"), code);
+    assert_true(strlen(e2e_str(r->body, "RequestId")) > 0);
+    assert_true(strlen(e2e_str(r->body, "Message")) > 0);
+    assert_string_equal(e2e_str(r->body, "HostId"), "mediaconvertd");
 }
 
 static void test_health_metrics(void **state)
@@ -77,7 +71,7 @@ static void test_health_metrics(void **state)
     e2e_resp r;
     assert_int_equal(e2e_http(&D, "GET", "/healthz", NULL, NULL, &r), 0);
     assert_int_equal(r.status, 200);
-    assert_string_equal(jstr(r.body, "Status"), "OK");
+    assert_string_equal(e2e_str(r.body, "Status"), "OK");
     e2e_resp_clear(&r);
     assert_int_equal(e2e_http(&D, "GET", "/metrics", NULL, NULL, &r), 0);
     assert_int_equal(r.status, 200);
@@ -102,8 +96,8 @@ static void test_projects(void **state)
         0);
     assert_int_equal(r.status, 200);
     json_t *p = json_object_get(r.body, "Project");
-    assert_string_equal(jstr(p, "ProjectName"), "p-1");
-    assert_string_equal(jstr(p, "Description"), "first");
+    assert_string_equal(e2e_str(p, "ProjectName"), "p-1");
+    assert_string_equal(e2e_str(p, "Description"), "first");
     e2e_resp_clear(&r);
 
     e2e_imm(&D, NULL, "CreateProject", &r, "ProjectName", "p-1", NULL);
@@ -111,7 +105,7 @@ static void test_projects(void **state)
     e2e_resp_clear(&r);
     e2e_imm(&D, NULL, "CreateProject", &r, "ProjectName", "bad name", NULL);
     assert_error(&r, 400, "InvalidArgument");
-    assert_non_null(strstr(jstr(r.body, "Message"), "ProjectName"));
+    assert_non_null(strstr(e2e_str(r.body, "Message"), "ProjectName"));
     e2e_resp_clear(&r);
     e2e_imm(&D, NULL, "CreateProject", &r, NULL);
     assert_error(&r, 400, "MissingProjectName");
@@ -148,33 +142,33 @@ static void test_create_get(void **state)
         "UserData",    "{\"job\":\"42\",\"note\":\"\xc3\xa4 + / ? & = * ( ) ' ! ~\"}"};
     assert_int_equal(e2e_imm_v(&D, NULL, "CreateMediaConvertTask", pairs, 5, &r), 0);
     assert_int_equal(r.status, 200);
-    const char *id = jstr(r.body, "TaskId");
+    const char *id = e2e_str(r.body, "TaskId");
     assert_true(strncmp(id, "MediaConvert-", 13) == 0);
     assert_int_equal(strlen(id), 13 + 36);
-    assert_true(strlen(jstr(r.body, "EventId")) > 0);
-    assert_true(strlen(jstr(r.body, "RequestId")) > 0);
+    assert_true(strlen(e2e_str(r.body, "EventId")) > 0);
+    assert_true(strlen(e2e_str(r.body, "RequestId")) > 0);
     char *task = mc_strdup(id);
     e2e_resp_clear(&r);
 
     json_t *t = e2e_wait_task(&D, NULL, "proj", task, 120);
     assert_non_null(t);
-    if (strcmp(jstr(t, "Status"), "Succeeded") != 0)
+    if (strcmp(e2e_str(t, "Status"), "Succeeded") != 0)
         fprintf(stderr, "task: %s\n", json_dumps(t, 0));
-    assert_string_equal(jstr(t, "Status"), "Succeeded");
-    assert_string_equal(jstr(t, "Phase"), "Succeeded");
+    assert_string_equal(e2e_str(t, "Status"), "Succeeded");
+    assert_string_equal(e2e_str(t, "Phase"), "Succeeded");
     assert_int_equal(json_integer_value(json_object_get(t, "Progress")), 100);
     assert_true(json_is_integer(json_object_get(t, "Progress")));
-    assert_string_equal(jstr(t, "Code"), "");
-    assert_string_equal(jstr(t, "ProjectName"), "proj");
-    assert_string_equal(jstr(t, "TaskType"), "MediaConvert");
-    assert_true(strlen(jstr(t, "StartTime")) == 24 && jstr(t, "StartTime")[23] == 'Z');
-    assert_true(strlen(jstr(t, "EndTime")) == 24);
-    assert_true(strcmp(jstr(t, "EndTime"), jstr(t, "StartTime")) >= 0);
-    assert_string_equal(jstr(t, "UserData"),
+    assert_string_equal(e2e_str(t, "Code"), "");
+    assert_string_equal(e2e_str(t, "ProjectName"), "proj");
+    assert_string_equal(e2e_str(t, "TaskType"), "MediaConvert");
+    assert_true(strlen(e2e_str(t, "StartTime")) == 24 && e2e_str(t, "StartTime")[23] == 'Z');
+    assert_true(strlen(e2e_str(t, "EndTime")) == 24);
+    assert_true(strcmp(e2e_str(t, "EndTime"), e2e_str(t, "StartTime")) >= 0);
+    assert_string_equal(e2e_str(t, "UserData"),
                         "{\"job\":\"42\",\"note\":\"\xc3\xa4 + / ? & = * ( ) ' ! ~\"}");
     json_t *tags = json_object_get(t, "Tags");
     assert_true(json_is_object(tags));
-    assert_string_equal(jstr(tags, "env"), "test");
+    assert_string_equal(e2e_str(tags, "env"), "test");
     assert_int_equal(json_integer_value(json_object_get(tags, "n")), 3);
     assert_null(json_object_get(t, "TaskRequestDefinition"));
     json_t *outs = json_object_get(t, "Outputs");
@@ -194,10 +188,11 @@ static void test_create_get(void **state)
                              "TaskType", "MediaConvert", "RequestDefinition", "true", NULL),
                      0);
     assert_int_equal(r.status, 200);
-    json_t *def = json_loads(jstr(r.body, "TaskRequestDefinition"), 0, NULL);
+    json_t *def = json_loads(e2e_str(r.body, "TaskRequestDefinition"), 0, NULL);
     assert_non_null(def);
-    assert_string_equal(jstr(def, "ProjectName"), "proj");
-    assert_non_null(json_object_get(def, "Targets"));
+    assert_string_equal(e2e_str(def, "ProjectName"), "proj");
+    assert_true(json_is_array(json_object_get(def, "Targets"))); /* nested, not shrunk */
+    assert_true(json_is_object(json_object_get(def, "Tags")));
     json_decref(def);
     e2e_resp_clear(&r);
 
@@ -220,10 +215,10 @@ static void test_failed_task(void **state)
     assert_non_null(id);
     json_t *t = e2e_wait_task(&D, NULL, "proj", id, 60);
     assert_non_null(t);
-    assert_string_equal(jstr(t, "Status"), "Failed");
-    assert_true(strlen(jstr(t, "Code")) > 0);
-    assert_true(strlen(jstr(t, "Message")) > 0);
-    assert_true(strlen(jstr(t, "EndTime")) > 0);
+    assert_string_equal(e2e_str(t, "Status"), "Failed");
+    assert_true(strlen(e2e_str(t, "Code")) > 0);
+    assert_true(strlen(e2e_str(t, "Message")) > 0);
+    assert_true(strlen(e2e_str(t, "EndTime")) > 0);
     json_decref(t);
     assert_int_equal(access(e2e_object_path(&D, "out/e2e/m.mp3"), F_OK), -1);
     free(id);
@@ -437,7 +432,7 @@ static void test_validation(void **state)
     mc_buf_free(&big);
     json_t *t = e2e_wait_task(&D, NULL, "proj", id, 60);
     assert_non_null(t);
-    assert_string_equal(jstr(t, "Status"), "Succeeded");
+    assert_string_equal(e2e_str(t, "Status"), "Succeeded");
     json_decref(t);
     free(id);
 
@@ -463,7 +458,7 @@ static void test_list(void **state)
     for (int i = 0; i < 12; i++) {
         json_t *t = e2e_wait_task(&D, NULL, "listing", ids[i], 120);
         assert_non_null(t);
-        assert_string_equal(jstr(t, "Status"), "Succeeded");
+        assert_string_equal(e2e_str(t, "Status"), "Succeeded");
         json_decref(t);
     }
 
@@ -482,11 +477,11 @@ static void test_list(void **state)
         assert_true(n == (pages < 2 ? 5u : 2u));
         char count[8];
         snprintf(count, sizeof(count), "%zu", n);
-        assert_string_equal(jstr(r.body, "MaxResults"), count); /* a string, as the model says */
-        assert_string_equal(jstr(r.body, "ProjectName"), "listing");
+        assert_string_equal(e2e_str(r.body, "MaxResults"), count); /* a string, as the model says */
+        assert_string_equal(e2e_str(r.body, "ProjectName"), "listing");
         for (size_t k = 0; k < n; k++) {
             json_t *t = json_array_get(tasks, k);
-            const char *id = jstr(t, "TaskId");
+            const char *id = e2e_str(t, "TaskId");
             assert_true(strcmp(id, last) > 0);
             snprintf(last, sizeof(last), "%s", id);
             assert_true(json_is_object(json_object_get(t, "Tags")));
@@ -496,7 +491,7 @@ static void test_list(void **state)
                     seen[i]++;
             total++;
         }
-        snprintf(token, sizeof(token), "%s", jstr(r.body, "NextToken"));
+        snprintf(token, sizeof(token), "%s", e2e_str(r.body, "NextToken"));
         pages++;
         e2e_resp_clear(&r);
     } while (token[0] && pages < 10);
@@ -541,28 +536,13 @@ static void test_list(void **state)
     json_t *tasks = json_object_get(r.body, "Tasks");
     assert_int_equal(json_array_size(tasks), 12);
     for (size_t k = 1; k < 12; k++)
-        assert_true(strcmp(jstr(json_array_get(tasks, k - 1), "StartTime"),
-                           jstr(json_array_get(tasks, k), "StartTime")) >= 0);
-    assert_true(strlen(jstr(json_array_get(tasks, 0), "TaskRequestDefinition")) > 10);
-    assert_string_equal(jstr(r.body, "NextToken"), "");
+        assert_true(strcmp(e2e_str(json_array_get(tasks, k - 1), "StartTime"),
+                           e2e_str(json_array_get(tasks, k), "StartTime")) >= 0);
+    assert_true(strlen(e2e_str(json_array_get(tasks, 0), "TaskRequestDefinition")) > 10);
+    assert_string_equal(e2e_str(r.body, "NextToken"), "");
     e2e_resp_clear(&r);
     for (int i = 0; i < 12; i++)
         free(ids[i]);
-}
-
-/* No temporary output files left in a folder. */
-static int tmp_files_in(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".part-"))
-            n++;
-    closedir(d);
-    return n;
 }
 
 static void test_cancel(void **state)
@@ -592,15 +572,15 @@ static void test_cancel(void **state)
     e2e_resp_clear(&r);
     json_t *t = e2e_wait_task(&D, NULL, "proj", b, 30);
     assert_non_null(t);
-    assert_string_equal(jstr(t, "Status"), "Failed");
-    assert_string_equal(jstr(t, "Code"), "TaskCanceled");
-    assert_string_equal(jstr(t, "Phase"), "Canceled");
+    assert_string_equal(e2e_str(t, "Status"), "Failed");
+    assert_string_equal(e2e_str(t, "Code"), "TaskCanceled");
+    assert_string_equal(e2e_str(t, "Phase"), "Canceled");
     json_decref(t);
 
     /* a is running: wait until it has made progress, then cancel. */
     for (int i = 0; i < 300; i++) {
         e2e_imm(&D, NULL, "GetTask", &r, "ProjectName", "proj", "TaskId", a, NULL);
-        bool running = strcmp(jstr(r.body, "Phase"), "Running") == 0;
+        bool running = strcmp(e2e_str(r.body, "Phase"), "Running") == 0;
         e2e_resp_clear(&r);
         if (running)
             break;
@@ -615,16 +595,16 @@ static void test_cancel(void **state)
     e2e_resp_clear(&r);
     t = e2e_wait_task(&D, NULL, "proj", a, 30);
     assert_non_null(t);
-    assert_string_equal(jstr(t, "Status"), "Failed");
-    assert_string_equal(jstr(t, "Code"), "TaskCanceled");
+    assert_string_equal(e2e_str(t, "Status"), "Failed");
+    assert_string_equal(e2e_str(t, "Code"), "TaskCanceled");
     json_decref(t);
     t = e2e_wait_task(&D, NULL, "proj", a2, 30);
     assert_non_null(t);
-    assert_string_equal(jstr(t, "Code"), "TaskCanceled");
+    assert_string_equal(e2e_str(t, "Code"), "TaskCanceled");
     json_decref(t);
     assert_int_equal(access(e2e_object_path(&D, "out/cancel/slow.mkv"), F_OK), -1);
     assert_int_equal(access(e2e_object_path(&D, "out/cancel/later.mp3"), F_OK), -1);
-    assert_int_equal(tmp_files_in(e2e_object_path(&D, "out/cancel")), 0);
+    assert_int_equal(e2e_count_tmp(e2e_object_path(&D, "out/cancel")), 0);
 
     /* Canceling a finished task says so. */
     e2e_imm(&D, NULL, "CancelTask", &r, "ProjectName", "proj", "TaskId", b, NULL);

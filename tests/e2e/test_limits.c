@@ -24,12 +24,6 @@
     "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h265\",\"Resolution\":\"1920x1080\","              \
     "\"CRF\":10}},\"Audio\":{\"DisableAudio\":true}}]"
 
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 static void start(e2e_daemon *d, const char *name, const char *config)
 {
     e2e_daemon_init(d, name);
@@ -47,8 +41,8 @@ static void test_timeout(void **state)
     assert_non_null(id);
     json_t *t = e2e_wait_task(&d, NULL, "p", id, 60);
     assert_non_null(t);
-    assert_string_equal(jstr(t, "Status"), "Failed");
-    assert_string_equal(jstr(t, "Code"), "TaskTimeout");
+    assert_string_equal(e2e_str(t, "Status"), "Failed");
+    assert_string_equal(e2e_str(t, "Code"), "TaskTimeout");
     json_decref(t);
     assert_int_equal(access(e2e_object_path(&d, "out/limits/t.mkv"), F_OK), -1);
     assert_int_equal(e2e_daemon_stop(&d, SIGTERM), 0);
@@ -67,7 +61,7 @@ static void test_queue_full(void **state)
                 "Targets", SLOW("q"), NULL);
         if (r.status == 200)
             accepted++;
-        else if (r.status == 429 && strcmp(jstr(r.body, "Code"), "Throttling.User") == 0)
+        else if (r.status == 429 && strcmp(e2e_str(r.body, "Code"), "Throttling.User") == 0)
             throttled++;
         e2e_resp_clear(&r);
     }
@@ -88,7 +82,7 @@ static void test_graceful_requeue(void **state)
     for (int i = 0; i < 300 && !running; i++) {
         e2e_resp r;
         e2e_imm(&d, NULL, "GetTask", &r, "ProjectName", "p", "TaskId", id, NULL);
-        running = strcmp(jstr(r.body, "Phase"), "Running") == 0;
+        running = strcmp(e2e_str(r.body, "Phase"), "Running") == 0;
         e2e_resp_clear(&r);
         if (!running)
             usleep(20000);
@@ -99,7 +93,7 @@ static void test_graceful_requeue(void **state)
     assert_int_equal(e2e_daemon_start(&d), 0);
     json_t *t = e2e_wait_task(&d, NULL, "p", id, 240);
     assert_non_null(t);
-    assert_string_equal(jstr(t, "Status"), "Succeeded");
+    assert_string_equal(e2e_str(t, "Status"), "Succeeded");
     /* The stopped run was given back: only crashes count against max_attempts. */
     assert_int_equal(json_integer_value(json_object_get(t, "Attempts")), 1);
     json_decref(t);
