@@ -14,8 +14,13 @@
 #include "mc_str.h"
 #include "sign.h"
 
-#define API_MAX_BODY       (1024 * 1024) /* request bodies larger than this are refused */
-#define API_MAX_URI        (512 * 1024)  /* request lines larger than this are refused */
+#define API_MAX_BODY (1024 * 1024) /* request bodies larger than this are refused */
+/* Request lines larger than this are refused with a JSON 414. libmicrohttpd keeps each
+ * connection's request in a pool it zeroes after every request (keep-alive), so the pool
+ * (API_MAX_URI + API_URI_SLACK) is a cost per request: lines longer than the pool get
+ * libmicrohttpd's own 414. Real Targets run to tens of KB. */
+#define API_MAX_URI        (256 * 1024)
+#define API_URI_SLACK      (64 * 1024)
 #define API_REQUEST_ID_LEN 37
 
 struct mc_api {

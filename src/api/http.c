@@ -202,9 +202,9 @@ int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err)
         flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, api, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-        /* The whole Targets JSON travels in the query: allow long request lines, and leave
-         * room above API_MAX_URI so that longer ones get our JSON 414, not MHD's page. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(4 * API_MAX_URI),
+        /* The whole Targets JSON travels in the query: allow long request lines, with some
+         * room above API_MAX_URI so that longer ones get our JSON 414. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(API_MAX_URI + API_URI_SLACK),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 1000u,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);

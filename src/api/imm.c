@@ -63,7 +63,7 @@ int imm_bool(const imm_ctx *c, const char *name, bool *out, mc_err *err)
 
 int imm_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    long long v;
+    long long v = 0;
     int rc = mc_parse_i64(s, lo, hi, &v);
     if (rc == 0)
         *out = v;

@@ -104,7 +104,7 @@ static int set_str(char **dst, const char *value)
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    long long v;
+    long long v = 0;
     int rc = mc_parse_i64(s, lo, hi, &v);
     if (rc == 0)
         *out = v;
@@ -117,7 +117,7 @@ int mc_config_set_listen(mc_config *cfg, const char *hostport, mc_err *err)
     if (!colon)
         return mc_err_set(err, -EINVAL, "InvalidArgument",
                           "listen: \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8080)", hostport);
-    int64_t port;
+    int64_t port = 0;
     if (parse_i64(colon + 1, 0, 65535, &port) < 0)
         return mc_err_set(err, -EINVAL, "InvalidArgument",
                           "listen: port \"%s\" is not a number from 0 to 65535", colon + 1);
@@ -241,7 +241,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             rc = mc_err_set(c->err, -EINVAL, "InvalidConfig", "unknown setting [%s] %s", section,
                             name);
         } else {
-            int64_t v;
+            int64_t v = 0;
             if (parse_i64(value, k->lo, k->hi, &v) < 0) {
                 rc = mc_err_set(c->err, -EINVAL, "InvalidConfig",
                                 "[%s] %s = \"%s\"; allowed: an integer from %lld to %lld", section,

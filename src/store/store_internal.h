@@ -98,6 +98,12 @@ struct mc_db {
     pthread_cond_t gcond;
     mc_insert_req *q_head, *q_tail;
     bool leader;
+
+    /* Queued-task count for queue_max, under wlock. Counting is O(queue) in SQLite, so
+     * batches use this upper bound (only inserts raise the real count, and they all add to
+     * it) and recount exactly when it is stale or near the limit. */
+    int64_t queued_bound;
+    int64_t queued_bound_ms; /* when it was last counted exactly, 0 = never */
 };
 
 /* ---- db.c: connections and statements ---- */

@@ -163,7 +163,15 @@ static void insert_batch(mc_db *db, mc_insert_req *batch)
     if (rc < 0)
         goto fail;
     sqlite3_stmt *st = NULL;
-    if (db->opts.queue_max > 0) {
+    int64_t now = mc_now_ms();
+    int64_t n_batch = 0;
+    for (mc_insert_req *r = batch; r; r = r->next)
+        n_batch++;
+    bool bound_ok = db->queued_bound_ms && now - db->queued_bound_ms < 1000 &&
+                    db->queued_bound + n_batch < db->opts.queue_max;
+    if (db->opts.queue_max > 0 && bound_ok) {
+        queued = db->queued_bound;
+    } else if (db->opts.queue_max > 0) {
         rc = db_stmt(c, ST_TASK_COUNT_QUEUED, &st, &berr);
         if (rc < 0)
             goto fail;
@@ -174,11 +182,11 @@ static void insert_batch(mc_db *db, mc_insert_req *batch)
         }
         queued = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
+        db->queued_bound_ms = now;
     }
     rc = db_stmt(c, ST_TASK_INSERT, &st, &berr);
     if (rc < 0)
         goto fail;
-    int64_t now = mc_now_ms();
     for (mc_insert_req *r = batch; r; r = r->next) {
         const mc_task *t = r->task;
         if (db->opts.queue_max > 0 && queued >= db->opts.queue_max) {
@@ -214,9 +222,11 @@ static void insert_batch(mc_db *db, mc_insert_req *batch)
     rc = db_run(c, ST_COMMIT, &berr);
     if (rc < 0)
         goto fail;
+    db->queued_bound = queued;
     return;
 fail:
     db_rollback(c);
+    db->queued_bound_ms = 0; /* recount next time */
     /* Nothing of this batch is stored: rows that had no error of their own get this one. */
     for (mc_insert_req *r = batch; r; r = r->next)
         if (r->rc >= 0)
