@@ -89,22 +89,13 @@ static const char *secret_of(const char *akid, void *opaque)
 }
 
 /* Check the signature. 0 when the request may proceed. */
-static int authenticate(imm_ctx *c, mc_err *err)
+static int authenticate(imm_ctx *c, const mc_sign_req *sr, enum mc_sign_kind kind, mc_err *err)
 {
     api_req *r = c->req;
     const mc_config *cfg = r->api->deps.config;
     if (cfg->n_keys == 0)
         return 0; /* no keys: loopback only, authentication off (main refuses otherwise) */
-    mc_sign_req sr = {
-        .method = r->method,
-        .path = r->path,
-        .raw_query = r->raw_query,
-        .headers = &r->headers,
-        .form = &c->form,
-        .body = r->body.data,
-        .body_len = r->body.len,
-    };
-    if (mc_sign_detect(&sr, &c->query) == MC_SIGN_NONE)
+    if (kind == MC_SIGN_NONE)
         return mc_err_set(err, -EACCES, "IncompleteSignature",
                           "the request is not signed; this server requires an "
                           "ACS3-HMAC-SHA256 Authorization header or a V2 Signature parameter");
@@ -115,7 +106,7 @@ static int authenticate(imm_ctx *c, mc_err *err)
         .max_skew_s = cfg->max_skew_s,
         .nonces = r->api->nonces,
     };
-    return mc_sign_verify(&sr, &c->query, &so, c->access_key_id, sizeof(c->access_key_id), err);
+    return mc_sign_verify(sr, &c->query, &so, c->access_key_id, sizeof(c->access_key_id), err);
 }
 
 static bool is_form(const api_req *r)
@@ -160,7 +151,8 @@ enum MHD_Result api_imm(api_req *r)
                       .form = &c.form,
                       .body = r->body.data,
                       .body_len = r->body.len};
-    bool v2 = mc_sign_detect(&sr, &c.query) == MC_SIGN_RPC_V2;
+    enum mc_sign_kind kind = mc_sign_detect(&sr, &c.query);
+    bool v2 = kind == MC_SIGN_RPC_V2;
     const char *h_action = mc_kvlist_get_ci(&r->headers, "x-acs-action");
     const char *p_action = imm_param(&c, "Action");
     const char *action = v2 ? p_action : (h_action ? h_action : p_action);
@@ -202,7 +194,7 @@ enum MHD_Result api_imm(api_req *r)
                                action);
         goto out;
     }
-    if (authenticate(&c, &err) < 0) {
+    if (authenticate(&c, &sr, kind, &err) < 0) {
         ret = api_reply_error(r, &err);
         goto out;
     }

@@ -61,13 +61,30 @@ static int request_object(imm_ctx *c, json_t **out, mc_err *err)
     return 0;
 }
 
-/* A parameter that holds JSON text (shrunk): parsed, or NULL when absent. */
-static json_t *shrunk(json_t *req, const char *name)
+/*
+ * The validated request with its shrunk parameters parsed into nested JSON: what the
+ * checks below read, and what TaskRequestDefinition shows (the way IMM documents it; the
+ * job model reads either form back). Parsed once, after the job model accepted them.
+ */
+static json_t *nested_request(const json_t *req)
 {
-    json_t *v = json_object_get(req, name);
-    if (!json_is_string(v))
-        return json_incref(v);
-    return json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
+    static const char *const nested[] = {"Sources", "Targets",      "TargetGroups",
+                                         "Tags",    "Notification", "CredentialConfig"};
+    json_t *def = json_deep_copy(req);
+    for (size_t i = 0; def && i < sizeof(nested) / sizeof(nested[0]); i++) {
+        json_t *v = json_object_get(def, nested[i]);
+        if (!json_is_string(v))
+            continue;
+        /* The job model accepted it: what does not parse is an empty ("not set") value. */
+        json_t *parsed = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
+        if (!parsed)
+            continue;
+        if (json_object_set_new(def, nested[i], parsed) < 0) {
+            json_decref(def);
+            return NULL;
+        }
+    }
+    return def;
 }
 
 /* Every "...URI" string under v must name an object in this store (no file://, no escape
@@ -114,35 +131,16 @@ static int check_uris(const mc_store *objects, json_t *v, char *path, size_t cap
     return rc;
 }
 
-static int check_all_uris(const mc_store *objects, json_t *req, mc_err *err)
+static int check_all_uris(const mc_store *objects, json_t *def, mc_err *err)
 {
     static const char *const fields[] = {"Sources", "Targets", "TargetGroups", "Notification"};
     int rc = 0;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && rc == 0; i++) {
-        json_t *v = shrunk(req, fields[i]);
         char path[512];
         snprintf(path, sizeof(path), "%s", fields[i]);
-        rc = check_uris(objects, v, path, sizeof(path), err);
-        json_decref(v);
+        rc = check_uris(objects, json_object_get(def, fields[i]), path, sizeof(path), err);
     }
     return rc;
-}
-
-/* The request as TaskRequestDefinition shows it: shrunk parameters as nested JSON, the way
- * IMM documents it (the job model reads either form back). */
-static char *definition_text(json_t *req)
-{
-    json_t *def = json_deep_copy(req);
-    static const char *const nested[] = {"Sources", "Targets",      "TargetGroups",
-                                         "Tags",    "Notification", "CredentialConfig"};
-    for (size_t i = 0; def && i < sizeof(nested) / sizeof(nested[0]); i++) {
-        json_t *v = shrunk(req, nested[i]);
-        if (v)
-            json_object_set_new(def, nested[i], v);
-    }
-    char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
-    json_decref(def);
-    return text;
 }
 
 static void event_id(char out[40])
@@ -165,7 +163,7 @@ enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
     api_req *r = c->req;
     const mc_api_deps *d = &r->api->deps;
     mc_err err = {0};
-    json_t *req = NULL, *tags = NULL, *note = NULL;
+    json_t *req = NULL, *def = NULL;
     mc_job *job = NULL;
     mc_project proj = {0};
     char *request_text = NULL, *tags_text = NULL, *note_text = NULL;
@@ -176,20 +174,24 @@ enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
         goto fail;
     if ((rc = mc_job_from_json(req, &job, &err)) < 0)
         goto fail;
-    if ((rc = check_all_uris(d->objects, req, &err)) < 0)
+    if (!(def = nested_request(req))) {
+        rc = mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");
+        goto fail;
+    }
+    if ((rc = check_all_uris(d->objects, def, &err)) < 0)
         goto fail;
     if ((rc = imm_project_exists(c, job->project_name, &proj, &err)) < 0)
         goto fail;
-    note = shrunk(req, "Notification");
-    if (note && json_object_size(note) > 0) {
+    json_t *note = json_object_get(def, "Notification");
+    if (json_object_size(note) > 0) {
         note_text = json_dumps(note, JSON_COMPACT);
         if ((rc = mc_notify_check(d->notify, note_text, &err)) < 0)
             goto fail;
     }
-    tags = shrunk(req, "Tags");
-    if (tags && json_object_size(tags) > 0)
+    json_t *tags = json_object_get(def, "Tags");
+    if (json_object_size(tags) > 0)
         tags_text = json_dumps(tags, JSON_COMPACT);
-    request_text = definition_text(req);
+    request_text = json_dumps(def, JSON_COMPACT);
     if (!request_text) {
         rc = mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");
         goto fail;
@@ -235,8 +237,7 @@ out:
     free(tags_text);
     free(note_text);
     json_decref(req);
-    json_decref(tags);
-    json_decref(note);
+    json_decref(def);
     mc_job_free(&job);
     mc_project_clear(&proj);
     return ret;
@@ -285,9 +286,11 @@ static json_t *task_json(const mc_task *t, bool with_request)
 }
 
 /* ProjectName and TaskId of GetTask/CancelTask, and the project's existence. */
+/* ProjectName, TaskId and TaskType of GetTask/CancelTask. The project's existence is only
+ * looked up when the task is not found (to say which of the two is missing): one read on
+ * the common path. */
 static int task_params(imm_ctx *c, const char **project, const char **id, mc_err *err)
 {
-    mc_project p = {0};
     int rc = imm_required(c, "ProjectName", project, err);
     if (rc < 0 || (rc = imm_required(c, "TaskId", id, err)) < 0)
         return rc;
@@ -295,14 +298,18 @@ static int task_params(imm_ctx *c, const char **project, const char **id, mc_err
     if (type && strcmp(type, TASK_TYPE) != 0)
         return mc_err_set(err, -EINVAL, "InvalidArgument",
                           "TaskType: \"%s\" is not served here; allowed: " TASK_TYPE, type);
-    rc = imm_project_exists(c, *project, &p, err);
-    mc_project_clear(&p);
-    return rc;
+    return 0;
 }
 
-static int task_not_found(mc_err *err, const char *id)
+/* ResourceNotFound for the project when it does not exist, else for the task. */
+static int task_not_found(imm_ctx *c, const char *project, const char *id, mc_err *err)
 {
+    mc_project p = {0};
     mc_err_clear(err);
+    int rc = imm_project_exists(c, project, &p, err);
+    mc_project_clear(&p);
+    if (rc < 0)
+        return rc;
     return mc_err_set(err, -ENOENT, "ResourceNotFound",
                       "The specified resource Task is not found: %s", id);
 }
@@ -318,7 +325,7 @@ enum MHD_Result imm_get_task(imm_ctx *c)
     if (rc == 0)
         rc = imm_bool(c, "RequestDefinition", &with_request, &err);
     if (rc == 0 && (rc = mc_db_task_get(r->api->deps.db, project, id, &t, &err)) == -ENOENT)
-        rc = task_not_found(&err, id);
+        rc = task_not_found(c, project, id, &err);
     if (rc < 0)
         return api_reply_error(r, &err);
     json_t *o = task_json(&t, with_request);
@@ -339,7 +346,7 @@ enum MHD_Result imm_cancel_task(imm_ctx *c)
     mc_task t = {0};
     int rc = task_params(c, &project, &id, &err);
     if (rc == 0 && (rc = mc_sched_cancel(r->api->deps.sched, project, id, &err)) == -ENOENT)
-        rc = task_not_found(&err, id);
+        rc = task_not_found(c, project, id, &err);
     if (rc == 0)
         rc = mc_db_task_get(r->api->deps.db, project, id, &t, &err);
     if (rc < 0)
