@@ -208,6 +208,54 @@ typedef struct mc_segment {
     int start_number;
 } mc_segment;
 
+/* Image outputs (spec 1.9): Snapshots, Sprites and Animations of a target. */
+enum mc_image_kind {
+    MC_IMAGE_SNAPSHOT = 0,
+    MC_IMAGE_SPRITE,
+    MC_IMAGE_ANIMATION,
+};
+
+enum mc_image_format {
+    MC_IMAGE_JPG = 0,
+    MC_IMAGE_PNG,
+    MC_IMAGE_WEBP,
+    MC_IMAGE_GIF,
+};
+
+/* Which frames an image output takes (Mode of Snapshots and Sprites; animations always
+ * sample by interval). */
+enum mc_sample_mode {
+    MC_SAMPLE_INTERVAL = 0, /* StartTime + k * Interval (every frame when Interval is unset) */
+    MC_SAMPLE_KEYFRAME,     /* key frames only; Interval ignored */
+    MC_SAMPLE_AVERAGE,      /* Number frames evenly spread over the video; Interval ignored */
+    MC_SAMPLE_DHASH,        /* frames whose content changed by more than Threshold */
+};
+
+typedef struct mc_image {
+    enum mc_image_kind kind;
+    int index; /* position in its Snapshots/Sprites/Animations array (error messages) */
+    enum mc_image_format format;
+    char *uri; /* template: {index}, {autoext}... */
+    /* sampling */
+    double start_time; /* >= 0 */
+    double interval;   /* > 0, 0 = unset: every frame (interval mode) */
+    int64_t number;    /* frames (sprites: tiles) to take, 0 = until the end */
+    enum mc_sample_mode mode;
+    int threshold; /* [0, 100], dhash only */
+    /* size of each picture (sprites: of each tile); unset = the source's display size */
+    mc_dim width, height;
+    enum mc_scale_type scale_type;
+    /* animations */
+    double frame_rate; /* playback fps (0, 240]; 0 = unset: 1/Interval, or the source's */
+    /* sprites */
+    int tile_w, tile_h; /* tiles per row / per column, default 6 */
+    int pad, margin;    /* pixels between tiles / around them, default 2 */
+    /* encoder settings (extensions) */
+    int quality;      /* [1, 100], 0 = the format's default */
+    bool lossless;    /* webp only */
+    bool allow_mixed; /* webp animations: lossy or lossless chosen per frame */
+} mc_image;
+
 typedef struct mc_target {
     char *uri;                   /* NULL for image/extraction-only targets */
     enum mc_container container; /* MC_CONTAINER_NONE iff uri == NULL */
@@ -222,6 +270,8 @@ typedef struct mc_target {
     mc_target_subtitle subtitle;
     bool strip_metadata;
     bool has_image; /* Image{Snapshots,Sprites,Animations} present and non-empty */
+    mc_image *images; /* every Snapshot, then every Sprite, then every Animation */
+    size_t n_images;
     bool has_data;
     mc_streams data; /* -1 = all; mp4 only */
     bool has_attached_picture;

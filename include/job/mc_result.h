@@ -52,7 +52,8 @@ json_t *mc_media_info_to_json(const mc_media_info *info);
 typedef struct mc_output_info {
     int target_index;   /* index into the request's Targets */
     char *uri;          /* the output's URI after template expansion */
-    char *container;    /* "mp4", "mp3"... */
+    char *container;    /* "mp4", "mp3"... ; image outputs: "jpg", "gif", "vtt"... */
+    char image[48];     /* image outputs: "Image.Snapshots[0]"; "" for a container target */
     mc_media_info info; /* the file as written, read back */
 } mc_output_info;
 

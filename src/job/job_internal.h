@@ -1,8 +1,8 @@
 /*
  * Interfaces between the files of the job parser (job.c, job_source.c, job_target.c,
- * job_video.c, job_audio.c). Each parse function reads the value at the reader's current
- * path, fills a zero-initialised struct and may leave it half-built on failure: the
- * matching *_clear() function frees whatever was stored.
+ * job_video.c, job_audio.c, job_image.c). Each parse function reads the value at the
+ * reader's current path, fills a zero-initialised struct and may leave it half-built on
+ * failure: the matching *_clear() function frees whatever was stored.
  */
 #ifndef MC_JOB_INTERNAL_H
 #define MC_JOB_INTERNAL_H
@@ -46,6 +46,15 @@ void job_video_clear(mc_target_video *v);
 int job_parse_audio(jr *r, const json_t *v, enum mc_container c, const job_ctx *ctx,
                     mc_target_audio *out);
 void job_audio_clear(mc_target_audio *a);
+
+/*
+ * Targets[i].Image: the object at the current path. Fills t->images / t->n_images (every
+ * Snapshot, then every Sprite, then every Animation) and sets t->has_image when at least one
+ * element is given; empty arrays are not set.
+ */
+int job_parse_images(jr *r, const json_t *v, mc_target *t);
+/* Frees t->images and each image's URI. */
+void job_images_clear(mc_target *t);
 
 /* "copy, h264, h265, vp9, av1" */
 void job_vcodec_names_text(char *buf, size_t size);

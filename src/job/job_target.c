@@ -144,20 +144,15 @@ out:
     return rc;
 }
 
+/* Image: Snapshots, Sprites and Animations (job_image.c); has_image only when one is given. */
 static int read_image(jr *r, const json_t *v, mc_target *t)
 {
-    static const char *const kinds[] = {"Snapshots", "Sprites", "Animations", NULL};
-    json_t *img, *arr;
+    json_t *img;
     int rc = jr_object(r, v, "Image", &img);
     if (rc <= 0)
         return rc;
     size_t mark = jr_enter(r, "Image");
-    for (size_t i = 0; kinds[i]; i++) {
-        if ((rc = jr_array(r, img, kinds[i], &arr)) < 0)
-            break;
-        if (rc > 0)
-            t->has_image = true;
-    }
+    rc = job_parse_images(r, img, t);
     jr_leave(r, mark);
     return rc;
 }
@@ -309,6 +304,7 @@ void job_target_clear(mc_target *t)
     mc_freep(&t->subtitle.extract_uri);
     mc_freep(&t->data.index);
     mc_freep(&t->attached_picture.index);
+    job_images_clear(t);
 }
 
 int job_parse_target_item(jr *r, const json_t *v, void *item, void *ctx)

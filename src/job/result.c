@@ -104,6 +104,7 @@ int mc_result_add_output(mc_result *res, int target_index, char *uri, char *cont
     o->target_index = target_index;
     o->uri = uri;
     o->container = container;
+    o->image[0] = '\0';
     o->info = *info;
     memset(info, 0, sizeof(*info));
     return 0;
@@ -136,6 +137,8 @@ json_t *mc_result_to_json(const mc_result *res)
         int rc = set_new(j, "uri", json_string(out->uri));
         rc |= set_new(j, "container", json_string(out->container));
         rc |= set_new(j, "target", json_integer(out->target_index));
+        if (out->image[0])
+            rc |= set_new(j, "image", json_string(out->image));
         if (rc || json_array_append_new(outs, j) < 0)
             goto fail;
     }

@@ -519,5 +519,6 @@ int main(void)
     failed += test_job_video();
     failed += test_job_filter();
     failed += test_job_audio();
+    failed += test_job_image();
     return failed ? 1 : 0;
 }

@@ -73,5 +73,6 @@ int test_job_target(void);
 int test_job_video(void);
 int test_job_filter(void);
 int test_job_audio(void);
+int test_job_image(void);
 
 #endif

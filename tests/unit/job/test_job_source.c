@@ -127,7 +127,9 @@ static void concatenation_needs_codecs(void **state)
     job = job_ok(REQS(
         SRC2,
         MP4(",'Video':{'DisableVideo':true},'Audio':{'DisableAudio':true}") "," OUT(
-            "mp3", ",'Audio':{'TranscodeAudio':{'Codec':'mp3'}}") ",{'Image':{'Snapshots':[{}]}}"));
+            "mp3", ",'Audio':{'TranscodeAudio':{'Codec':'mp3'}}") ",{'Image':{'Snapshots':["
+                                                                  "{'Format':'jpg','URI':"
+                                                                  "'oss://b/s.jpg'}]}}"));
     assert_true(job->targets[0].video.disable);
     assert_true(job->targets[0].audio.disable);
     assert_false(job->targets[1].has_video);

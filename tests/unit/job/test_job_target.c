@@ -35,7 +35,8 @@ static void image_or_extraction_only(void **state)
 {
     (void)state;
     /* Without URI and Container, Segment, Video, Audio and Speed are not even looked at. */
-    mc_job *job = job_ok(REQ("{'Image':{'Snapshots':[{'Format':'jpg'}],'Sprites':[]},"
+    mc_job *job = job_ok(REQ("{'Image':{'Snapshots':[{'Format':'jpg','URI':'oss://b/s.jpg'}],"
+                             "'Sprites':[]},"
                              "'Speed':9,'Segment':{'Format':'x'},'Video':'bad','Audio':7}"));
     const mc_target *t = &job->targets[0];
     assert_null(t->uri);
@@ -50,7 +51,7 @@ static void image_or_extraction_only(void **state)
     assert_true(job->targets[0].subtitle.has_extract);
     assert_false(job->targets[0].has_image);
     mc_job_free(&job);
-    job = job_ok(REQ(MP4(",'Image':{'Animations':[{'Format':'gif'}]}")));
+    job = job_ok(REQ(MP4(",'Image':{'Animations':[{'Format':'gif','URI':'oss://b/a.gif'}]}")));
     assert_true(job->targets[0].has_image);
     mc_job_free(&job);
 

@@ -271,7 +271,7 @@ static void video_slim(void **state)
     (void)state;
     /* One transcoding target with VideoSlim; copies and image targets do not count. */
     mc_job *job = job_ok(REQ(VT("'Codec':'h264','VideoSlim':1,'PixelFormat':'yuv420p'") "," VT(
-        "'Codec':'copy'") ",{'Image':{'Sprites':[{}]}}"));
+        "'Codec':'copy'") ",{'Image':{'Sprites':[{'Format':'jpg','URI':'oss://b/s.jpg'}]}}"));
     assert_int_equal(job->targets[0].video.transcode.video_slim, 1);
     mc_job_free(&job);
     job = job_ok(REQ(VT("'Codec':'h265','VideoSlim':0") "," VT("'Codec':'h264'")));
