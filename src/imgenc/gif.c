@@ -1,0 +1,515 @@
+/*
+ * Animated GIF writer: libimagequant chooses each frame's palette and dithers, giflib writes
+ * the file as the frames arrive (streaming API, nothing is kept for an EGifSpew at the end).
+ *
+ * Design, measured against ffmpeg's palettegen/paletteuse on real clips:
+ *
+ * - Every frame gets its own palette (a local colour table), quantized from the rectangle
+ *   that changed. One palette reused for many frames made the files no smaller and the
+ *   pictures clearly worse (the 768-byte table is about 1% of a frame of video).
+ * - Inter-frame transparency: the screen the player will show (the composite of all frames
+ *   so far) is kept as RGBA and given to libimagequant as the background of the next frame
+ *   (liq_image_set_background). Its remapper then picks the transparent index wherever the
+ *   pixel already on screen is at least as close to the new pixel as the best palette
+ *   colour, with the dithering error carried accordingly, so colours pile up across frames
+ *   instead of flickering. Pixels whose remapped colour equals the one on screen become
+ *   transparent as well. Looser thresholds ("within N levels counts as unchanged") shrank
+ *   files a little but left blotches that cost far more quality than they saved.
+ * - Each frame after the first is cropped to the rectangle of pixels that changed since the
+ *   last encoded frame before quantizing (static areas cost no work), and again after
+ *   remapping (pixels that turned transparent cost no bytes); disposal is "do not dispose".
+ * - libimagequant runs at speed 7: one K-means pass, no posterization of the histogram
+ *   (speed 8 and up drop a bit per channel, which visibly shifts dark skies), and, when it
+ *   has OpenMP threads, a dither map so that only flat areas are dithered. The histogram is
+ *   taken from a 2x2-subsampled copy of large rectangles: the same palettes at a third of
+ *   the cost. Dithering level 0.5: full-strength Floyd-Steinberg noise only costs bytes.
+ *
+ * Timing: frame k is written when frame k+1 arrives, because its delay is only known then.
+ * Two encoded frames are held, so that mc_anim_finish() can still move the start of the
+ * last one if the end comes less than 2 cs after it. Memory is a fixed ~15 bytes per pixel
+ * of the picture plus libimagequant's per-frame work, whatever the number of frames.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gif_lib.h>
+#include <libimagequant.h>
+
+#include "imgenc_priv.h"
+
+#define GIF_HELD          2      /* encoded frames waiting for their delay */
+#define GIF_MIN_DELAY     2      /* cs; players slow shorter delays down to 10 cs */
+#define GIF_MAX_DELAY     65535  /* cs, a 16-bit field */
+#define GIF_MAX_TIME      1e9    /* s, keeps centiseconds far inside int64_t */
+#define GIF_DEFAULT_Q     90     /* mc_anim_opts.quality 0 */
+#define GIF_LIQ_SPEED     7
+#define GIF_DITHER        0.5f
+#define GIF_SUBSAMPLE_MIN 16384 /* pixels in a rectangle before its histogram is subsampled */
+
+/* A frame encoded and waiting for its delay. */
+typedef struct gif_frame {
+    int64_t cs;         /* start, centiseconds */
+    int x, y, w, h;     /* rectangle on the screen */
+    int transparent;    /* palette index, or NO_TRANSPARENT_COLOR */
+    int ncolors;        /* 1..256 */
+    GifColorType colors[256];
+    uint8_t *idx;       /* w*h palette indices; owned, width*height bytes allocated */
+} gif_frame;
+
+typedef struct gif_state {
+    GifFileType *gif;   /* owned; NULL once closed */
+    int width, height;
+    liq_attr *attr;     /* owned */
+    uint8_t *screen;    /* RGBA, what a player shows after the last encoded frame */
+    uint8_t *prev;      /* RGBA, the last encoded frame as it was given */
+    uint8_t *work;      /* RGBA, opaque copy of the changed rectangle of the new frame */
+    uint8_t *sub;       /* RGBA, subsampled copy of work for the histogram */
+    void **rows;        /* row pointers into screen for the background image */
+    bool have_screen;   /* a frame has been encoded */
+    bool header_done;   /* screen descriptor, global palette and loop extension written */
+    bool broken;        /* a call failed: the file is no longer written */
+    GifColorType global[256];
+    int global_n;
+    gif_frame held[GIF_HELD];
+    int nheld;
+} gif_state;
+
+/* giflib's error codes, translated once here. */
+static int gif_fail(mc_err *err, int code, const char *what)
+{
+    int rc = code == E_GIF_ERR_NOT_ENOUGH_MEM ? -ENOMEM
+             : code == E_GIF_ERR_DISK_IS_FULL ? -ENOSPC
+                                              : -EIO;
+    const char *s = GifErrorString(code);
+    return mc_err_set(err, rc, NULL, "gif: %s: %s", what, s ? s : "unknown giflib error");
+}
+
+/* libimagequant's liq_error, translated once here. */
+static int liq_fail(mc_err *err, liq_error e, const char *what)
+{
+    int rc = e == LIQ_OUT_OF_MEMORY ? -ENOMEM : e == LIQ_ABORTED ? MC_ECANCELED : -EINVAL;
+    const char *s = e == LIQ_OUT_OF_MEMORY      ? "out of memory"
+                    : e == LIQ_ABORTED          ? "aborted"
+                    : e == LIQ_QUALITY_TOO_LOW  ? "quality too low"
+                    : e == LIQ_VALUE_OUT_OF_RANGE ? "value out of range"
+                    : e == LIQ_UNSUPPORTED      ? "unsupported"
+                                                : "invalid argument";
+    return mc_err_set(err, rc, NULL, "gif: libimagequant %s failed: %s (%d)", what, s, (int)e);
+}
+
+/* quality 1..100 -> libimagequant's quality target (90..100) and palette size (16..256,
+ * transparent entry included). Colours are what cost bytes on busy video, where no
+ * palette reaches libimagequant's targets; the target is what limits simple pictures. */
+static void gif_quality(int quality, int *target, int *colors)
+{
+    int q = quality > 0 ? quality : GIF_DEFAULT_Q;
+    *target = q >= 100 ? 100 : 90 + q / 10;
+    int c = q >= 90 ? 176 + (q - 90) * 8 : 176 - (90 - q) * 2;
+    *colors = c < 16 ? 16 : c > 256 ? 256 : c;
+}
+
+static void gif_free(void *priv)
+{
+    gif_state *st = priv;
+    if (!st)
+        return;
+    if (st->gif)
+        EGifCloseFile(st->gif, NULL); /* leaves a truncated file for the caller to remove */
+    if (st->attr)
+        liq_attr_destroy(st->attr);
+    for (int i = 0; i < GIF_HELD; i++)
+        free(st->held[i].idx);
+    free(st->screen);
+    free(st->prev);
+    free(st->work);
+    free(st->sub);
+    free(st->rows);
+    free(st);
+}
+
+static int gif_open(void **priv, const char *path, const mc_anim_opts *opts, mc_err *err)
+{
+    int rc = 0;
+    gif_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return mc_err_set(err, -ENOMEM, NULL, "out of memory");
+    st->width = opts->width;
+    st->height = opts->height;
+    size_t n = (size_t)opts->width * (size_t)opts->height;
+    st->screen = malloc(n * 4);
+    st->prev = malloc(n * 4);
+    st->work = malloc(n * 4);
+    st->sub = malloc(n);
+    st->rows = malloc(sizeof(*st->rows) * (size_t)opts->height);
+    for (int i = 0; i < GIF_HELD; i++)
+        st->held[i].idx = malloc(n);
+    st->attr = liq_attr_create();
+    if (!st->screen || !st->prev || !st->work || !st->sub || !st->rows || !st->held[0].idx ||
+        !st->held[1].idx || !st->attr) {
+        rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    int target, colors;
+    gif_quality(opts->quality, &target, &colors);
+    liq_error le = liq_set_speed(st->attr, GIF_LIQ_SPEED);
+    if (le == LIQ_OK)
+        le = liq_set_quality(st->attr, 0, target);
+    if (le == LIQ_OK)
+        le = liq_set_max_colors(st->attr, colors);
+    if (le != LIQ_OK) {
+        rc = liq_fail(err, le, "setup");
+        goto out;
+    }
+    /* Opened here rather than with EGifOpenFileName(), which creates files mode 0600. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        int e = errno;
+        rc = mc_err_set(err, -e, NULL, "gif: cannot create %s: %s", path, strerror(e));
+        goto out;
+    }
+    int gerr = E_GIF_ERR_NOT_ENOUGH_MEM;
+    st->gif = EGifOpenFileHandle(fd, &gerr);
+    if (!st->gif) {
+        close(fd);
+        rc = gif_fail(err, gerr, "cannot start the file");
+        goto out;
+    }
+    EGifSetGifVersion(st->gif, true); /* GIF89a: extensions follow */
+    *priv = st;
+    st = NULL;
+out:
+    gif_free(st);
+    return rc;
+}
+
+/* The frame's palette as giflib wants it: a power of two entries, at least 2. */
+static ColorMapObject gif_colormap(gif_frame *f)
+{
+    int bits = 1;
+    while ((1 << bits) < f->ncolors)
+        bits++;
+    for (int i = f->ncolors; i < (1 << bits); i++)
+        f->colors[i] = (GifColorType){0, 0, 0};
+    return (ColorMapObject){.ColorCount = 1 << bits, .BitsPerPixel = bits, .Colors = f->colors};
+}
+
+/* Logical screen with the first frame's palette as the global one, then loop forever. */
+static int put_header(gif_state *st, gif_frame *first, mc_err *err)
+{
+    static const uint8_t loop[3] = {1, 0, 0}; /* sub-block 1, loop count 0 (little endian) */
+    GifFileType *g = st->gif;
+    ColorMapObject cm = gif_colormap(first);
+    if (EGifPutScreenDesc(g, st->width, st->height, 8, 0, &cm) == GIF_ERROR)
+        return gif_fail(err, g->Error, "writing the header");
+    if (EGifPutExtensionLeader(g, APPLICATION_EXT_FUNC_CODE) == GIF_ERROR ||
+        EGifPutExtensionBlock(g, 11, "NETSCAPE2.0") == GIF_ERROR ||
+        EGifPutExtensionBlock(g, 3, loop) == GIF_ERROR || EGifPutExtensionTrailer(g) == GIF_ERROR)
+        return gif_fail(err, g->Error, "writing the loop extension");
+    memcpy(st->global, first->colors, sizeof(st->global));
+    st->global_n = first->ncolors;
+    st->header_done = true;
+    return 0;
+}
+
+static int put_frame(gif_state *st, gif_frame *f, int64_t delay, mc_err *err)
+{
+    GifFileType *g = st->gif;
+    bool first = !st->header_done;
+    if (first) {
+        int rc = put_header(st, f, err);
+        if (rc < 0)
+            return rc;
+    }
+    GraphicsControlBlock gcb = {.DisposalMode = DISPOSE_DO_NOT,
+                                .UserInputFlag = false,
+                                .DelayTime = (int)delay,
+                                .TransparentColor = f->transparent};
+    GifByteType ext[4];
+    EGifGCBToExtension(&gcb, ext);
+    if (EGifPutExtension(g, GRAPHICS_EXT_FUNC_CODE, 4, ext) == GIF_ERROR)
+        return gif_fail(err, g->Error, "writing a frame");
+    bool local = !first && (f->ncolors > st->global_n ||
+                            memcmp(f->colors, st->global, sizeof(f->colors[0]) * f->ncolors));
+    ColorMapObject cm = gif_colormap(f);
+    if (EGifPutImageDesc(g, f->x, f->y, f->w, f->h, false, local ? &cm : NULL) == GIF_ERROR)
+        return gif_fail(err, g->Error, "writing a frame");
+    for (int y = 0; y < f->h; y++)
+        if (EGifPutLine(g, f->idx + (size_t)y * (size_t)f->w, f->w) == GIF_ERROR)
+            return gif_fail(err, g->Error, "writing a frame");
+    return 0;
+}
+
+/* Write the oldest held frame, which lasts until the next one starts. */
+static int put_oldest(gif_state *st, int64_t until, mc_err *err)
+{
+    gif_frame *f = &st->held[0];
+    int rc = put_frame(st, f, until - f->cs, err);
+    if (rc < 0)
+        return rc;
+    uint8_t *idx = f->idx;
+    memmove(&st->held[0], &st->held[1], sizeof(st->held[0]) * (GIF_HELD - 1));
+    st->held[GIF_HELD - 1].idx = idx;
+    st->nheld--;
+    return 0;
+}
+
+/* Bounding rectangle [x0,x1) x [y0,y1) of the pixels that differ from the last encoded
+ * frame; false when none does. (Not from the screen: that differs from any source by the
+ * quantization error, and a static scene would be encoded again and again.) */
+static bool changed_rect(const gif_state *st, const uint8_t *rgba, size_t stride, int r[4])
+{
+    int W = st->width, x0 = W, x1 = 0, y0 = -1, y1 = 0;
+    for (int y = 0; y < st->height; y++) {
+        const uint8_t *s = rgba + (size_t)y * stride, *c = st->prev + (size_t)y * W * 4;
+        int a = 0, b = W - 1;
+        while (a < W && !memcmp(s + 4 * a, c + 4 * a, 3))
+            a++;
+        if (a == W)
+            continue;
+        while (!memcmp(s + 4 * b, c + 4 * b, 3))
+            b--;
+        x0 = a < x0 ? a : x0;
+        x1 = b + 1 > x1 ? b + 1 : x1;
+        y0 = y0 < 0 ? y : y0;
+        y1 = y + 1;
+    }
+    r[0] = x0, r[1] = y0, r[2] = x1, r[3] = y1;
+    return y0 >= 0;
+}
+
+/* Quantize the rectangle copied to st->work: from a 2x2-subsampled copy (alternate columns
+ * on alternate rows) when it is large. Frames after the first reserve a transparent entry. */
+static int quantize(gif_state *st, liq_image *img, int rw, int rh, liq_result **res,
+                    mc_err *err)
+{
+    liq_image *himg = img, *simg = NULL;
+    liq_error le = LIQ_OK;
+    if ((int64_t)rw * rh >= GIF_SUBSAMPLE_MIN) {
+        int sw = rw / 2, sh = rh / 2;
+        for (int y = 0; y < sh; y++) {
+            const uint8_t *s = st->work + (size_t)(2 * y) * rw * 4 + (y & 1) * 4;
+            uint8_t *d = st->sub + (size_t)y * sw * 4;
+            for (int x = 0; x < sw; x++)
+                memcpy(d + 4 * x, s + 8 * x, 4);
+        }
+        himg = simg = liq_image_create_rgba(st->attr, st->sub, sw, sh, 0);
+        if (!simg)
+            return liq_fail(err, LIQ_OUT_OF_MEMORY, "image setup");
+    }
+    if (st->have_screen)
+        le = liq_image_add_fixed_color(himg, (liq_color){0, 0, 0, 0});
+    if (le == LIQ_OK)
+        le = liq_image_quantize(himg, st->attr, res);
+    if (simg)
+        liq_image_destroy(simg);
+    if (le != LIQ_OK)
+        return liq_fail(err, le, "quantization");
+    le = liq_set_dithering_level(*res, GIF_DITHER);
+    if (le != LIQ_OK) {
+        liq_result_destroy(*res);
+        *res = NULL;
+        return liq_fail(err, le, "dithering setup");
+    }
+    return 0;
+}
+
+/* The new frame's rectangle as a libimagequant image, over the screen as background. */
+static int make_image(gif_state *st, const int r[4], liq_image **out, mc_err *err)
+{
+    int rw = r[2] - r[0], rh = r[3] - r[1];
+    liq_image *img = liq_image_create_rgba(st->attr, st->work, rw, rh, 0);
+    if (!img)
+        return liq_fail(err, LIQ_OUT_OF_MEMORY, "image setup");
+    if (st->have_screen) {
+        for (int y = 0; y < rh; y++)
+            st->rows[y] = st->screen + (((size_t)(r[1] + y) * st->width + r[0]) * 4);
+        liq_image *bg = liq_image_create_rgba_rows(st->attr, st->rows, rw, rh, 0);
+        liq_error le = bg ? liq_image_set_background(img, bg) : LIQ_OUT_OF_MEMORY;
+        if (le != LIQ_OK) { /* on success img owns bg */
+            if (bg)
+                liq_image_destroy(bg);
+            liq_image_destroy(img);
+            return liq_fail(err, le, "background setup");
+        }
+    }
+    *out = img;
+    return 0;
+}
+
+/*
+ * Finish frame f from its remapped indices: every transparent palette entry (libimagequant
+ * may leave more than one) becomes f->transparent, so do colours already on screen; the
+ * others are drawn on the screen. The rectangle shrinks to what is drawn.
+ */
+static void apply(gif_state *st, gif_frame *f, const liq_palette *p, const int r[4])
+{
+    int rw = r[2] - r[0], rh = r[3] - r[1], tr = NO_TRANSPARENT_COLOR;
+    f->ncolors = (int)p->count;
+    for (int i = 0; i < (int)p->count; i++) {
+        const liq_color *c = &p->entries[i];
+        f->colors[i] = (GifColorType){c->r, c->g, c->b};
+        if (c->a == 0 && tr < 0)
+            tr = i;
+    }
+    f->transparent = st->have_screen ? tr : NO_TRANSPARENT_COLOR;
+    int bx0 = rw, bx1 = 0, by0 = -1, by1 = 0;
+    for (int y = 0; y < rh; y++) {
+        uint8_t *s = st->screen + ((size_t)(r[1] + y) * st->width + r[0]) * 4;
+        uint8_t *ix = f->idx + (size_t)y * rw;
+        for (int x = 0; x < rw; x++, s += 4) {
+            const liq_color *c = &p->entries[ix[x]];
+            if (f->transparent >= 0 &&
+                (c->a == 0 || (c->r == s[0] && c->g == s[1] && c->b == s[2]))) {
+                ix[x] = (uint8_t)f->transparent;
+                continue;
+            }
+            s[0] = c->r, s[1] = c->g, s[2] = c->b, s[3] = 255;
+            bx0 = x < bx0 ? x : bx0;
+            bx1 = x + 1 > bx1 ? x + 1 : bx1;
+            by0 = by0 < 0 ? y : by0;
+            by1 = y + 1;
+        }
+    }
+    if (by0 < 0) /* all transparent: keep one pixel */
+        bx0 = by0 = 0, bx1 = by1 = 1;
+    int nw = bx1 - bx0, nh = by1 - by0;
+    for (int y = 0; y < nh; y++) /* in place: rows only move towards the start */
+        memmove(f->idx + (size_t)y * nw, f->idx + (size_t)(by0 + y) * rw + bx0, (size_t)nw);
+    f->x = r[0] + bx0, f->y = r[1] + by0, f->w = nw, f->h = nh;
+    st->have_screen = true;
+}
+
+/* Encode a new frame into f (f->cs already set) and update the screen. */
+static int encode(gif_state *st, const uint8_t *rgba, size_t stride, gif_frame *f, mc_err *err)
+{
+    int r[4] = {0, 0, st->width, st->height}, rc = 0;
+    liq_image *img = NULL;
+    liq_result *res = NULL;
+    if (st->have_screen && !changed_rect(st, rgba, stride, r)) {
+        /* Nothing changed: one transparent pixel holds the delay. */
+        f->x = f->y = 0, f->w = f->h = 1, f->ncolors = 2, f->transparent = 0, f->idx[0] = 0;
+        memset(f->colors, 0, sizeof(f->colors[0]) * 2);
+        return 0;
+    }
+    int rw = r[2] - r[0], rh = r[3] - r[1];
+    for (int y = 0; y < rh; y++) {
+        const uint8_t *s = rgba + (size_t)(r[1] + y) * stride + (size_t)r[0] * 4;
+        uint8_t *d = st->work + (size_t)y * rw * 4;
+        for (int x = 0; x < rw; x++, s += 4, d += 4)
+            d[0] = s[0], d[1] = s[1], d[2] = s[2], d[3] = 255; /* alpha is not used */
+        memcpy(st->prev + ((size_t)(r[1] + y) * st->width + r[0]) * 4, st->work + (size_t)y * rw * 4,
+               (size_t)rw * 4);
+    }
+    rc = make_image(st, r, &img, err);
+    if (rc >= 0)
+        rc = quantize(st, img, rw, rh, &res, err);
+    if (rc < 0)
+        goto out;
+    liq_error le = liq_write_remapped_image(res, img, f->idx, (size_t)rw * rh);
+    if (le != LIQ_OK) {
+        rc = liq_fail(err, le, "remapping");
+        goto out;
+    }
+    apply(st, f, liq_get_palette(res), r);
+out:
+    if (res)
+        liq_result_destroy(res);
+    if (img)
+        liq_image_destroy(img);
+    return rc;
+}
+
+static int check_time(double t, mc_err *err)
+{
+    if (!(t < GIF_MAX_TIME))
+        return mc_err_set(err, MC_ELIMIT, NULL, "gif: time %.3f s is too far", t);
+    return 0;
+}
+
+static int check_delay(int64_t delay, mc_err *err)
+{
+    if (delay > GIF_MAX_DELAY)
+        return mc_err_set(err, MC_ELIMIT, NULL,
+                          "gif: a frame would last %.2f s; GIF delays stop at 655.35 s",
+                          (double)delay / 100);
+    return 0;
+}
+
+/* Returns 1 when the frame is kept, 0 when it starts less than 2 cs after the last kept
+ * frame and is dropped. */
+static int gif_add(void *priv, const uint8_t *rgba, size_t stride, double t, mc_err *err)
+{
+    gif_state *st = priv;
+    if (st->broken)
+        return mc_err_set(err, -EIO, NULL, "gif: the writer failed earlier");
+    int rc = check_time(t, err);
+    if (rc < 0)
+        return rc;
+    int64_t cs = llround(t * 100);
+    if (st->nheld > 0) {
+        int64_t last = st->held[st->nheld - 1].cs;
+        if (cs - last < GIF_MIN_DELAY)
+            return 0;
+        if ((rc = check_delay(cs - last, err)) < 0)
+            return rc;
+    }
+    if (st->nheld == GIF_HELD && (rc = put_oldest(st, st->held[1].cs, err)) < 0)
+        goto out;
+    gif_frame *f = &st->held[st->nheld];
+    f->cs = cs;
+    if ((rc = encode(st, rgba, stride, f, err)) < 0)
+        goto out;
+    st->nheld++;
+    rc = 1;
+out:
+    if (rc < 0)
+        st->broken = true;
+    return rc;
+}
+
+static int gif_finish(void *priv, double t_end, mc_err *err)
+{
+    gif_state *st = priv;
+    if (st->broken || st->nheld == 0)
+        return mc_err_set(err, st->broken ? -EIO : -EINVAL, NULL,
+                          st->broken ? "gif: the writer failed earlier" : "gif: no frame");
+    int rc = check_time(t_end, err);
+    if (rc < 0)
+        goto out;
+    int64_t end = llround(t_end * 100);
+    gif_frame *last = &st->held[st->nheld - 1];
+    /* The last frame needs 2 cs as well: start it earlier when the one before can spare
+     * the time, else let the animation run up to 2 cs long. */
+    if (end - last->cs < GIF_MIN_DELAY) {
+        if (st->nheld > 1 && end - GIF_MIN_DELAY - st->held[0].cs >= GIF_MIN_DELAY)
+            last->cs = end - GIF_MIN_DELAY;
+        else
+            end = last->cs + GIF_MIN_DELAY;
+    }
+    while (st->nheld > 0 && rc >= 0) {
+        int64_t until = st->nheld > 1 ? st->held[1].cs : end;
+        rc = check_delay(until - st->held[0].cs, err);
+        if (rc >= 0)
+            rc = put_oldest(st, until, err);
+    }
+    if (rc < 0)
+        goto out;
+    int gerr = 0;
+    rc = EGifCloseFile(st->gif, &gerr) == GIF_ERROR ? gif_fail(err, gerr, "closing the file") : 0;
+    st->gif = NULL; /* closed and freed even when it failed */
+out:
+    if (rc < 0)
+        st->broken = true;
+    return rc;
+}
+
+const mc_anim_writer mc_anim_gif = {
+    .name = "gif",
+    .open = gif_open,
+    .add = gif_add,
+    .finish = gif_finish,
+    .free = gif_free,
+};
