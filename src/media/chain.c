@@ -37,31 +37,18 @@ static AVRational input_tb(const mc_input *in, const mc_ostream *os)
     return in->fmt->streams[idx]->time_base;
 }
 
-/* The scale/crop/pad part of the video chain for one input's frames. Geometry is worked out
- * in display units (pixels times their aspect ratio), before rotation: scaling the smaller
- * pre-rotation picture is cheaper, and transposing after it is exact. */
-static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in, bool align,
-                            const AVFrame *f, const char *scaler)
+void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int height,
+                         AVRational sar, enum mc_scale_type type, const char *scaler)
 {
-    int rot = (in->rotation + os->v.user_rotation) % 360;
     bool swap = rot == 90 || rot == 270;
-    int tw = swap ? os->v.height : os->v.width;
-    int th = swap ? os->v.width : os->v.height;
-    AVRational tsar = swap ? av_inv_q(os->v.sar) : os->v.sar;
+    int tw = swap ? height : width;
+    int th = swap ? width : height;
+    AVRational tsar = swap ? av_inv_q(sar) : sar;
     AVRational fsar = f->sample_aspect_ratio.num > 0 && f->sample_aspect_ratio.den > 0
                           ? f->sample_aspect_ratio
                           : (AVRational){1, 1};
     double dw = (double)f->width * fsar.num / fsar.den, dh = f->height;
     double tdw = (double)tw * tsar.num / tsar.den, tdh = th;
-
-    /* The primary input gets the request's ScaleType; "fit" was already resolved into the
-     * output size. Other inputs of a concatenation are letterboxed unless the request says
-     * stretch or crop, so nothing is distorted by default. */
-    enum mc_scale_type type = os->v.scale_type;
-    if (!os->v.scale_given)
-        type = align ? MC_SCALE_STRETCH : MC_SCALE_FILL;
-    else if (type == MC_SCALE_FIT)
-        type = MC_SCALE_FILL;
 
     int sw = tw, sh = th;
     if (type == MC_SCALE_CROP || type == MC_SCALE_FILL) {
@@ -87,7 +74,23 @@ static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in,
         mc_buf_puts(b, ",transpose=cclock");
     else if (rot == 180)
         mc_buf_puts(b, ",hflip,vflip");
-    mc_buf_printf(b, ",setsar=%d/%d", os->v.sar.num, os->v.sar.den);
+    mc_buf_printf(b, ",setsar=%d/%d", sar.num, sar.den);
+}
+
+/* The scale/crop/pad part of the video chain for one input's frames. */
+static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in, bool align,
+                            const AVFrame *f, const char *scaler)
+{
+    /* The primary input gets the request's ScaleType; "fit" was already resolved into the
+     * output size. Other inputs of a concatenation are letterboxed unless the request says
+     * stretch or crop, so nothing is distorted by default. */
+    enum mc_scale_type type = os->v.scale_type;
+    if (!os->v.scale_given)
+        type = align ? MC_SCALE_STRETCH : MC_SCALE_FILL;
+    else if (type == MC_SCALE_FIT)
+        type = MC_SCALE_FILL;
+    mc_geometry_filters(b, f, (in->rotation + os->v.user_rotation) % 360, os->v.width,
+                        os->v.height, os->v.sar, type, scaler);
 }
 
 static int64_t window_end_pts(const mc_input *in, AVRational tb)

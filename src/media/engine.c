@@ -5,6 +5,7 @@
  */
 #include "media_priv.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,10 +37,10 @@ static int check_supported(mc_engine *e)
         const mc_target_video *v = &t->video;
         const mc_target_audio *a = &t->audio;
         snprintf(field, sizeof(field), "Targets[%zu]", i);
-        if (t->has_image)
-            what = "image outputs (Image.Snapshots/Sprites/Animations)";
-        else if (!t->uri)
+        if (!t->uri && !t->n_images)
             what = "a target without URI and Container";
+        else if (!t->uri)
+            continue; /* an image-only target: the rest of it is ignored (spec 1.4) */
         else if (t->has_segment)
             what = "segmented output (Segment)";
         else if (t->has_subtitle && t->subtitle.has_extract)
@@ -116,7 +117,9 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
             return mc_media_error(e, rc, "%s: %s is corrupt: %s cannot be decoded", field,
                                   in->uri, video ? "video" : "audio");
         int64_t ts = f->best_effort_timestamp;
-        if (ts == AV_NOPTS_VALUE) {
+        /* After a skip to a key frame, pictures shown before it (an open GOP's leading
+         * B-frames) reference what was skipped: they are not wanted, and not damage. */
+        if (ts == AV_NOPTS_VALUE || (video && in->floor != AV_NOPTS_VALUE && ts < in->floor)) {
             av_frame_unref(f);
             continue;
         }
@@ -153,11 +156,21 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
         int64_t end = av_rescale_q(f->pts + FFMAX(dur, 0), st->time_base, AV_TIME_BASE_Q);
         in->reached = FFMAX(in->reached, FFMIN(end, in->win_len));
         in->end_all = FFMAX(in->end_all, end);
+        if (video) {
+            /* A B-frame's packet duration can be far shorter than it is shown: at least one
+             * nominal frame interval. */
+            int64_t shown = in->fps.num > 0 ? av_rescale_q(1, av_inv_q(in->fps), AV_TIME_BASE_Q)
+                                            : 0;
+            int64_t vend = FFMAX(end, av_rescale_q(f->pts, st->time_base, AV_TIME_BASE_Q) + shown);
+            in->video_end = FFMAX(in->video_end, FFMIN(vend, in->win_len));
+        }
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
             mc_ostream *os = video ? e->outputs[i].v : e->outputs[i].a;
             if (os && !os->copy)
                 rc = mc_chain_push(e, os, in, f);
         }
+        if (video && e->n_sinks && rc >= 0 && rel < in->win_len)
+            rc = mc_images_push(e, in, f, e->done_len + rel);
         av_frame_unref(f);
         if (rc < 0)
             return rc;
@@ -188,12 +201,96 @@ static bool track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st, 
     return dts_rel < in->win_len;
 }
 
+/* Beyond this gap a skip to a key frame seeks instead of reading the packets in between. */
+#define SPARSE_SEEK_GAP (10LL * AV_TIME_BASE)
+
+static void skip_to_key_frame(mc_input *in, const AVStream *st, int64_t key_dts,
+                              int64_t from_dts)
+{
+    char field[64];
+    int64_t gap = av_rescale_q(key_dts - from_dts, st->time_base, AV_TIME_BASE_Q);
+    if (gap > SPARSE_SEEK_GAP &&
+        av_seek_frame(in->fmt, in->vst, key_dts, AVSEEK_FLAG_BACKWARD) < 0)
+        mc_log(MC_LOG_DEBUG, "%s: seeking in %s failed, reading on",
+               mc_input_field(in, field, sizeof(field)), in->uri);
+    in->skip_to = key_dts;
+}
+
+/*
+ * Only image outputs read this input: decode no more than they use. Sets *drop for a video
+ * packet that is not to be decoded at all; returns 1 once they have everything they want.
+ * - A key frame between here and the next wanted time: skip to it (packets dropped, or a
+ *   seek when it is far), then flush the decoder.
+ * - Frames that end well before the next wanted time: non-reference ones are not decoded.
+ * - Key-frame sampling: only key frames are decoded.
+ */
+static int sparse_policy(mc_engine *e, mc_input *in, const AVPacket *pkt, bool *drop)
+{
+    const AVStream *st = in->fmt->streams[in->vst];
+    AVCodecContext *dec = in->vdec;
+    mc_want w = mc_images_want(e);
+    /* The nominal frame interval, AV_TIME_BASE units (0: unknown). */
+    int64_t interval = in->fps.num > 0 ? av_rescale_q(1, av_inv_q(in->fps), AV_TIME_BASE_Q) : 0;
+    *drop = false;
+    if (w.kind == MC_WANT_NONE)
+        return 1;
+    if (in->skip_to != AV_NOPTS_VALUE) {
+        if (!(pkt->flags & AV_PKT_FLAG_KEY) || pkt->dts == AV_NOPTS_VALUE ||
+            pkt->dts < in->skip_to) {
+            *drop = true;
+            in->packets_skipped++;
+            return 0;
+        }
+        in->skip_to = AV_NOPTS_VALUE;
+        avcodec_flush_buffers(dec);
+        mc_images_drop_held(e);
+        in->floor = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+        in->last_ts[0] = AV_NOPTS_VALUE; /* the skip is no timestamp jump */
+    } else if (pkt->dts != AV_NOPTS_VALUE && w.at != INT64_MAX) {
+        /* The index holds decoding times: a key frame is shown up to the decoder's reorder
+         * delay later. Look for one that is surely shown at or before the wanted time. */
+        int64_t delay = (st->codecpar->video_delay + 2) *
+                        (interval > 0 ? interval : AV_TIME_BASE / 4);
+        int64_t at = av_rescale_q(w.at - delay - e->done_len + in->t0 + in->win_start,
+                                  AV_TIME_BASE_Q, st->time_base);
+        const AVIndexEntry *key = avformat_index_get_entry_from_timestamp(
+            (AVStream *)st, at, AVSEEK_FLAG_BACKWARD);
+        if (key && key->timestamp > pkt->dts && (key->flags & AVINDEX_KEYFRAME)) {
+            skip_to_key_frame(in, st, key->timestamp, pkt->dts);
+            *drop = true;
+            in->packets_skipped++;
+            return 0;
+        }
+    }
+    int discard = AVDISCARD_DEFAULT;
+    if (w.kind == MC_WANT_KEYS) {
+        *drop = !(pkt->flags & AV_PKT_FLAG_KEY);
+        discard = AVDISCARD_NONKEY;
+    } else if (w.kind == MC_WANT_AT && pkt->pts != AV_NOPTS_VALUE && interval > 0) {
+        /* A non-reference frame is not decoded when it surely stops being shown before the
+         * wanted time. How long a frame is shown is known only from the next one: packet
+         * durations lie for B-frames and variable frame rates, hence the wide margin. */
+        int64_t dur = av_rescale_q(FFMAX(pkt->duration, 0), st->time_base, AV_TIME_BASE_Q);
+        int64_t margin = FFMAX(FFMAX(2 * dur, 4 * interval), AV_TIME_BASE / 5);
+        int64_t t = av_rescale_q(pkt->pts, st->time_base, AV_TIME_BASE_Q) - in->t0 -
+                    in->win_start + e->done_len;
+        if (t + margin <= w.at)
+            discard = AVDISCARD_NONREF;
+    }
+    dec->skip_frame = discard;
+    if (*drop)
+        in->packets_skipped++;
+    return 0;
+}
+
 static int run_input(mc_engine *e, mc_input *in)
 {
     char field[64];
     mc_input_field(in, field, sizeof(field));
     AVPacket *pkt = e->pkt;
     bool v_done = in->vst < 0, a_done = in->ast < 0;
+    /* Only image outputs read this input: they may skip what they don't use. */
+    bool sparse = e->n_outputs == 0 && in->vdec;
     int rc = 0;
     mc_demux_errors_reset();
     while (rc >= 0) {
@@ -239,14 +336,20 @@ static int run_input(mc_engine *e, mc_input *in)
                 rc = mc_output_copy_packet(e, os, in, pkt);
         }
         AVCodecContext *dec = idx == in->vst ? in->vdec : in->adec;
-        if (rc >= 0 && dec)
+        bool drop = false;
+        if (rc >= 0 && dec && idx == in->vst && sparse && sparse_policy(e, in, pkt, &drop)) {
+            in->stopped = true;
+            av_packet_unref(pkt);
+            break;
+        }
+        if (rc >= 0 && dec && !drop)
             rc = decode_and_fan_out(e, in, dec, pkt);
         av_packet_unref(pkt);
         report_progress(e, in, false);
     }
     if (rc >= 0 && in->fmt->pb && in->fmt->pb->error < 0)
         return mc_media_error(e, in->fmt->pb->error, "%s: reading %s failed", field, in->uri);
-    if (rc >= 0 && in->vdec)
+    if (rc >= 0 && in->vdec && !in->stopped)
         rc = decode_and_fan_out(e, in, in->vdec, NULL);
     if (rc >= 0 && in->adec)
         rc = decode_and_fan_out(e, in, in->adec, NULL);
@@ -288,13 +391,14 @@ static int finish_input(mc_engine *e, mc_input *in)
     int64_t got = FFMIN(in->end_all, in->win_len);
     int64_t slack = FFMAX(AV_TIME_BASE / 2, want / 20);
     int64_t lead = in->win_start == 0 && in->first < 0 ? -in->first : 0;
-    if (want > 0 && got + lead + slack < want)
+    if (want > 0 && got + lead + slack < want && !in->stopped)
         return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
                           "%s: %s ends at %.3f s but its header says %.3f s: the file is "
                           "truncated or corrupt",
                           field, in->uri, (double)got / AV_TIME_BASE,
                           (double)want / AV_TIME_BASE);
-    int rc = 0;
+    /* Pictures come from the video: its end, not the audio's, ends their timeline. */
+    int rc = mc_images_end_input(e, in, e->done_len + FFMIN(seg_len, in->video_end));
     for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
         mc_ostream *streams[2] = {e->outputs[i].v, e->outputs[i].a};
         for (int k = 0; k < 2 && rc >= 0; k++)
@@ -326,6 +430,7 @@ static int open_inputs(mc_engine *e)
         in->vst = in->ast = -1;
         in->first = INT64_MAX;
         in->last_ts[0] = in->last_ts[1] = AV_NOPTS_VALUE;
+        in->skip_to = in->floor = AV_NOPTS_VALUE;
         if ((int)i == job->alignment_index)
             e->align = e->n_inputs;
         e->n_inputs++;
@@ -394,6 +499,8 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     rc = open_inputs(&e);
     if (rc >= 0)
         rc = mc_plan_outputs(&e);
+    if (rc >= 0)
+        rc = mc_images_plan(&e);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
         rc = mc_output_open(&e, &e.outputs[i]);
         if (rc >= 0)
@@ -409,8 +516,14 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         if (rc >= 0)
             rc = finish_input(&e, in);
         res.frames_decoded += in->frames_decoded;
+        if (in->packets_skipped)
+            mc_log(MC_LOG_DEBUG, "%s: %" PRId64 " frames decoded, %" PRId64
+                   " video packets skipped", in->uri, in->frames_decoded, in->packets_skipped);
+        bool stopped = in->stopped;
         /* Done with this source: give its memory back before the next one. */
         mc_input_close(in);
+        if (stopped)
+            break; /* the image outputs are complete: the other sources are not needed */
     }
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
         rc = mc_output_finish(&e, &e.outputs[i]);
@@ -421,8 +534,12 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
      * leaves nothing behind. */
     if (rc >= 0)
         rc = collect_results(&e, &res);
+    if (rc >= 0)
+        rc = mc_images_finish(&e, e.done_len, &res);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++)
         rc = mc_output_commit(&e, &e.outputs[i]);
+    if (rc >= 0)
+        rc = mc_images_commit(&e);
     if (rc < 0)
         goto out;
 
@@ -440,6 +557,7 @@ out:
     for (size_t i = 0; i < e.n_outputs; i++)
         mc_output_free(&e.outputs[i]);
     free(e.outputs);
+    mc_images_free(&e);
     for (size_t i = 0; i < e.n_inputs; i++)
         mc_input_close(&e.inputs[i]);
     free(e.inputs);

@@ -60,6 +60,12 @@ typedef struct mc_input {
     int64_t end_all;             /* furthest packet end of any stream, selected or not */
     int64_t last_ts[2];          /* last decoded video/audio frame time (jump detection) */
     int64_t frames_decoded;
+    int64_t video_end; /* end of the last video frame decoded, relative to win_start */
+    /* Sparse reading (only image outputs read this input): skipped ahead to a key frame. */
+    int64_t skip_to; /* drop video packets until a key frame with dts >= this, NOPTS: none */
+    int64_t floor;   /* frames before this pts lead into the key frame skipped to: dropped */
+    int64_t packets_skipped;
+    bool stopped; /* the image outputs had all they wanted: the rest was not read */
 } mc_input;
 
 /* What a video ostream produces (decided by plan.c before any frame is decoded). */
@@ -132,6 +138,8 @@ typedef struct mc_output {
     bool header_written;
 } mc_output;
 
+typedef struct mc_isink mc_isink;
+
 typedef struct mc_engine {
     const mc_job *job;
     const mc_engine_opts *opts;
@@ -142,6 +150,8 @@ typedef struct mc_engine {
     size_t align; /* index in inputs of the AlignmentIndex source */
     mc_output *outputs;
     size_t n_outputs;
+    mc_isink **sinks; /* image outputs */
+    size_t n_sinks;
     AVPacket *pkt;
     AVFrame *frame;
     int64_t total_len; /* sum of inputs' est_len, AV_TIME_BASE units */
@@ -164,11 +174,25 @@ int mc_plan_outputs(mc_engine *e);
  * source, or the first input that has such a stream at all (NULL: none has). */
 const mc_input *mc_ref_input(const mc_engine *e, enum AVMediaType type);
 const char *mc_container_muxer(enum mc_container c);
+/* Expand an output URI template (spec 1.10) with {index} = index (< 0: unavailable),
+ * {autoext} and {resolution} (NULL: unavailable). *out is a new string. */
+int mc_expand_uri(mc_engine *e, const char *tmpl, const char *field, int64_t index,
+                  const char *autoext, const char *resolution, char **out);
+/* Whether the last segment of a URI ends in ".<1-5 letters or digits>". */
+bool mc_uri_has_extension(const char *uri);
 
 /* chain.c */
 int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *frame);
 int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len);
 void mc_chain_free(mc_ostream *os);
+/*
+ * Append ",<scaler>=...[,crop|pad][,transpose][,setsar]" turning frames like `f` (shown
+ * rotated by `rot` degrees clockwise) into width x height pictures of aspect `sar`, fitted
+ * by `type` (stretch, crop or fill; fit is resolved into the size by the caller). Scaling
+ * happens before the rotation: the smaller picture is the one whose pixels are moved.
+ */
+void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int height,
+                         AVRational sar, enum mc_scale_type type, const char *scaler);
 
 /* output.c */
 int mc_output_open(mc_engine *e, mc_output *out);
@@ -187,6 +211,35 @@ int mc_amr_open(int64_t bitrate, int quality, mc_amr_enc **out);
 int mc_amr_encode(mc_amr_enc *amr, const AVFrame *frame, AVPacket *pkt);
 int64_t mc_amr_bitrate(const mc_amr_enc *amr);
 void mc_amr_free(mc_amr_enc **amr);
+
+/* image.c: image outputs (image_priv.h). */
+enum mc_want_kind {
+    MC_WANT_NONE = 0, /* every image output is complete */
+    MC_WANT_AT,       /* only the frame shown at `at` (output timeline, AV_TIME_BASE) */
+    MC_WANT_KEYS,     /* key frames only */
+    MC_WANT_ALL,      /* every frame */
+};
+typedef struct mc_want {
+    enum mc_want_kind kind;
+    int64_t at;
+} mc_want;
+
+/* Plan every Image output of the job: sizes, sampling, files. Marks the inputs whose video
+ * they need decoded. */
+int mc_images_plan(mc_engine *e);
+/* A decoded frame of `in` starting at output time t (AV_TIME_BASE); `f` stays the
+ * caller's. */
+int mc_images_push(mc_engine *e, const mc_input *in, const AVFrame *f, int64_t t);
+/* `in` ended at output time `end`: its last frame covers the sample points before it. */
+int mc_images_end_input(mc_engine *e, const mc_input *in, int64_t end);
+/* What the image outputs still need from the video, the earliest first. */
+mc_want mc_images_want(const mc_engine *e);
+/* The decoder skipped ahead: frames held so far cover nothing anyone still wants. */
+void mc_images_drop_held(mc_engine *e);
+/* Write what is pending and list every file in `res`; `end` is the timeline's end. */
+int mc_images_finish(mc_engine *e, int64_t end, mc_result *res);
+int mc_images_commit(mc_engine *e);
+void mc_images_free(mc_engine *e);
 
 /* Whether the task has been asked to stop. */
 bool mc_engine_canceled(const mc_engine *e);

@@ -421,7 +421,7 @@ static int plan_audio(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_acod
     return 0;
 }
 
-static bool has_extension(const char *uri)
+bool mc_uri_has_extension(const char *uri)
 {
     const char *base = strrchr(uri, '/');
     base = base ? base + 1 : uri;
@@ -439,11 +439,9 @@ static const char *job_tag(void *opaque, const char *name)
     return mc_job_tag(opaque, name);
 }
 
-/* Expand the target URI's template, add the extension it lacks, and resolve it. */
-static int plan_uri(mc_engine *e, mc_output *out, const char *resolution)
+int mc_expand_uri(mc_engine *e, const char *tmpl, const char *field, int64_t index,
+                  const char *autoext, const char *resolution, char **out)
 {
-    char field[64];
-    snprintf(field, sizeof(field), "Targets[%d].URI", out->target_index);
     const mc_input *primary = &e->inputs[e->align];
     mc_uri src;
     int rc = mc_uri_resolve(e->opts->store, primary->src->uri, e->opts->uri_flags, "Sources",
@@ -458,28 +456,42 @@ static int plan_uri(mc_engine *e, mc_output *out, const char *resolution)
     if (stat(src.path, &sb) == 0)
         vars.source_mtime = sb.st_mtime;
     vars.task_time = e->opts->task_time ? e->opts->task_time : time(NULL);
-    vars.index = 1;
+    vars.index = index;
     vars.stream_index = 0;
     vars.resolution = resolution;
-    vars.autoext = mc_container_ext(out->t->container);
+    vars.autoext = autoext;
     vars.tag = job_tag;
     vars.tag_opaque = (void *)e->job;
     char *uri = NULL;
-    rc = mc_template_expand(out->t->uri, &vars, field, &uri, e->err);
+    rc = mc_template_expand(tmpl, &vars, field, &uri, e->err);
     mc_uri_clear(&src);
     if (rc < 0)
         return rc;
     /* "oss://{bucket}/{dirname}/{barename}.mp4" for a key without a folder expands to an
      * empty segment: variables that expand to nothing don't leave "//" behind. */
-    if (strchr(out->t->uri, '{') && mc_str_starts_with(uri, "oss://")) {
+    if (strchr(tmpl, '{') && mc_str_starts_with(uri, "oss://")) {
         char *w = uri + 6;
         for (const char *r = uri + 6; *r; r++)
             if (*r != '/' || (w > uri + 6 && w[-1] != '/'))
                 *w++ = *r;
         *w = '\0';
     }
-    if (!has_extension(uri)) {
-        char *u = mc_asprintf("%s.%s", uri, mc_container_ext(out->t->container));
+    *out = uri;
+    return 0;
+}
+
+/* Expand the target URI's template, add the extension it lacks, and resolve it. */
+static int plan_uri(mc_engine *e, mc_output *out, const char *resolution)
+{
+    char field[64];
+    snprintf(field, sizeof(field), "Targets[%d].URI", out->target_index);
+    const char *ext = mc_container_ext(out->t->container);
+    char *uri = NULL;
+    int rc = mc_expand_uri(e, out->t->uri, field, 1, ext, resolution, &uri);
+    if (rc < 0)
+        return rc;
+    if (!mc_uri_has_extension(uri)) {
+        char *u = mc_asprintf("%s.%s", uri, ext);
         free(uri);
         if (!(uri = u))
             return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");

@@ -1,0 +1,91 @@
+/*
+ * Image outputs (Targets[].Image: Snapshots, Sprites, Animations), private to src/media.
+ *
+ * Each Snapshots[i]/Sprites[i]/Animations[i] is a sink fed by the engine's one decode of
+ * the request. image.c decides which frames a sink takes (its sampling rule) and tells the
+ * engine what it may skip; image_write.c turns a taken frame into a picture of the sink's
+ * size and writes it (snapshot files, sprite sheets with their WebVTT index, GIF/WebP
+ * animations). Every file is written through mc_atomic_file and renamed into place only
+ * when the whole task succeeded.
+ */
+#ifndef MC_IMAGE_PRIV_H
+#define MC_IMAGE_PRIV_H
+
+#include "media_priv.h"
+#include "mc_imgenc.h"
+
+/* Files listed in the task result per image output; more are written, not listed. */
+#define MC_IMAGE_LIST_MAX 1000
+
+typedef struct mc_ifile {
+    mc_atomic_file *file;
+    char *uri;
+    const char *ext; /* "jpg", "png", "webp", "gif", "vtt" */
+    int width, height;
+    int64_t frames;
+    double duration; /* animations and the sprite index */
+} mc_ifile;
+
+struct mc_isink {
+    const mc_image *img;
+    int target_index;
+    char field[80]; /* "Targets[0].Image.Sprites[1]" */
+    const char *ext;
+    int width, height;         /* each picture (each tile of a sprite sheet) */
+    enum mc_scale_type type;   /* stretch, crop or fill: fit is resolved into the size */
+    enum AVPixelFormat pix_fmt; /* what the picture chain makes */
+
+    /* Sampling, on the output timeline in AV_TIME_BASE units. Interval and average modes
+     * take the frame shown at each sample point (t0 + k * step; average: spread evenly):
+     * a frame covers the points from its start to the next frame's start. */
+    int64_t t0;
+    AVRational step; /* seconds between points, 0/1: every frame */
+    int64_t span;    /* average mode: the stretch the points spread over */
+    int64_t k;       /* next sample point's number */
+    int64_t next;    /* its time */
+    int64_t taken;
+    int64_t end;     /* where the video the sink saw ends */
+    bool done;
+    AVFrame *held; /* the last frame seen: it covers the points before the next frame */
+    int64_t held_t;
+    uint64_t hash; /* dhash mode: the last taken frame's difference hash */
+    bool hashed;
+    struct SwsContext *hash_sws;
+
+    /* The picture chain: scale (+crop/pad), rotate, convert. */
+    AVFilterGraph *graph;
+    AVFilterContext *src, *sink;
+    const mc_input *cfg_input;
+    int cfg_w, cfg_h, cfg_fmt;
+    AVRational cfg_sar;
+    AVFrame *pic;
+
+    /* Writers. */
+    AVCodecContext *enc; /* jpg/png stills */
+    AVPacket *pkt;
+    struct SwsContext *conv_sws; /* sprite sheet (RGBA) -> the still encoder's format */
+    AVFrame *conv;
+    mc_anim *anim;
+    double fps;               /* animations: playback frame rate */
+    uint8_t *sheet;           /* sprites: the sheet being filled, RGBA */
+    int sheet_w, sheet_h;
+    int on_sheet;             /* tiles placed on it */
+    int64_t sheets;           /* sheets written */
+    mc_buf vtt;               /* sprites: the WebVTT index */
+    bool cue_open;            /* a cue waits for its end time */
+    int64_t cue_t;
+    char *cue_ref;
+    char *vtt_uri;
+    mc_ifile *files;
+    size_t n_files, cap_files;
+};
+
+/* image_write.c */
+/* Turn a taken frame (the input's, at output time t) into a picture and write it. */
+int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t);
+/* Write what is pending (the last sprite sheet and the index, the animation's end); `end`
+ * is where the output timeline ends. */
+int mc_isink_finish(mc_engine *e, mc_isink *s, int64_t end);
+void mc_isink_free_writers(mc_isink *s);
+
+#endif
