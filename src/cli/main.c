@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,11 +41,19 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: mediaconvert run [--store DIR] [--device BACKEND] [-v|-q] REQUEST.json\n"
+          "       mediaconvert animate [options] INPUT OUTPUT.gif|OUTPUT.webp\n"
+          "           [--start S] [--interval S] [--fps N] [--num N] [--width W]\n"
+          "           [--height H] [--scale-type stretch|crop|fill|fit] [--quality Q]\n"
           "       mediaconvert probe [--store DIR] FILE|oss://bucket/key|file:///path\n"
           "       mediaconvert --version\n"
           "\n"
           "run      executes a CreateMediaConvertTask request (JSON object form; '-' reads\n"
           "         stdin) and prints the result as JSON on stdout.\n"
+          "animate  turns a video into an animated GIF or WebP: the same job as a request\n"
+          "         with one Targets[].Image.Animations[] entry (sampling every --interval\n"
+          "         seconds from --start, at most --num frames, played at --fps; sizes in\n"
+          "         pixels, or below 1 as a fraction of the video's). INPUT and OUTPUT are\n"
+          "         files or oss:// URIs.\n"
           "probe    prints a media file's container and streams as JSON.\n"
           "\n"
           "--store DIR     object store root: oss://bucket/key is DIR/bucket/key\n"
@@ -131,26 +140,13 @@ static const char *default_store(void)
     return env && *env ? env : "var/buckets";
 }
 
-static int cmd_run(const char *store_dir, const char *device, const char *path, bool quiet)
+/* Run a parsed job (taking it) and print its result. */
+static int run_job(mc_job *job, const char *store_dir, const char *device, bool quiet)
 {
     mc_err err;
     mc_err_clear(&err);
-    size_t len = 0;
-    char *text = read_request(path, &len);
-    if (!text) {
-        fprintf(stderr, "mediaconvert: cannot read %s: %s\n", path, strerror(errno));
-        return EXIT_INVALID;
-    }
-    mc_job *job = NULL;
-    int rc = mc_job_parse(text, len, &job, &err);
-    free(text);
-    if (rc < 0) {
-        print_error(&err);
-        return EXIT_INVALID;
-    }
-
     mc_store *store = NULL;
-    rc = mc_store_open(store_dir, &store, &err);
+    int rc = mc_store_open(store_dir, &store, &err);
     if (rc < 0) {
         print_error(&err);
         mc_job_free(&job);
@@ -188,6 +184,130 @@ static int cmd_run(const char *store_dir, const char *device, const char *path, 
     mc_store_free(&store);
     mc_job_free(&job);
     return status;
+}
+
+static int cmd_run(const char *store_dir, const char *device, const char *path, bool quiet)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    size_t len = 0;
+    char *text = read_request(path, &len);
+    if (!text) {
+        fprintf(stderr, "mediaconvert: cannot read %s: %s\n", path, strerror(errno));
+        return EXIT_INVALID;
+    }
+    mc_job *job = NULL;
+    int rc = mc_job_parse(text, len, &job, &err);
+    free(text);
+    if (rc < 0) {
+        print_error(&err);
+        return EXIT_INVALID;
+    }
+    return run_job(job, store_dir, device, quiet);
+}
+
+/* A file name as a file:// URI (absolute); oss:// and file:// URIs stay as they are. */
+static char *as_uri(const char *name)
+{
+    if (strstr(name, "://"))
+        return mc_strdup(name);
+    if (name[0] == '/')
+        return mc_asprintf("file://%s", name);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof(cwd)))
+        return NULL;
+    return mc_asprintf("file://%s/%s", cwd, name);
+}
+
+/* A number option into the animation object; the job model checks its range. */
+static int set_number(json_t *obj, const char *key, const char *opt, const char *value)
+{
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(value, &end);
+    if (errno || end == value || *end || !isfinite(d)) {
+        fprintf(stderr, "mediaconvert: %s: \"%s\" is not a number\n", opt, value);
+        return -EINVAL;
+    }
+    return json_object_set_new(obj, key, d == floor(d) && fabs(d) < 1e15
+                                             ? json_integer((json_int_t)d)
+                                             : json_real(d));
+}
+
+static int cmd_animate(int argc, char **argv, const char *store_dir, const char *device,
+                       bool quiet)
+{
+    static const struct option longopts[] = {
+        {"start", required_argument, NULL, 'S'},      {"interval", required_argument, NULL, 'i'},
+        {"fps", required_argument, NULL, 'f'},        {"num", required_argument, NULL, 'n'},
+        {"width", required_argument, NULL, 'W'},      {"height", required_argument, NULL, 'H'},
+        {"scale-type", required_argument, NULL, 't'}, {"quality", required_argument, NULL, 'Q'},
+        {"store", required_argument, NULL, 's'},      {"device", required_argument, NULL, 'd'},
+        {"verbose", no_argument, NULL, 'v'},          {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct {
+        int opt;
+        const char *key, *name;
+    } numbers[] = {
+        {'S', "StartTime", "--start"}, {'i', "Interval", "--interval"},
+        {'f', "FrameRate", "--fps"},   {'n', "Number", "--num"},
+        {'W', "Width", "--width"},     {'H', "Height", "--height"},
+        {'Q', "Quality", "--quality"},
+    };
+    json_t *anim = json_object();
+    int c, rc = 0;
+    while (rc >= 0 && (c = getopt_long(argc, argv, "s:d:vq", longopts, NULL)) != -1) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+            if (c == numbers[i].opt) {
+                rc = set_number(anim, numbers[i].key, numbers[i].name, optarg);
+                known = true;
+            }
+        }
+        if (known)
+            continue;
+        if (c == 't')
+            rc = json_object_set_new(anim, "ScaleType", json_string(optarg));
+        else if (c == 's')
+            store_dir = optarg;
+        else if (c == 'd')
+            device = optarg;
+        else if (c == 'v')
+            mc_log_set_level(MC_LOG_DEBUG);
+        else if (c == 'q') {
+            quiet = true;
+            mc_log_set_level(MC_LOG_ERROR);
+        } else
+            rc = -EINVAL;
+    }
+    if (rc < 0 || optind + 2 != argc) {
+        json_decref(anim);
+        usage(stderr);
+        return EXIT_INVALID;
+    }
+    const char *out = argv[optind + 1];
+    const char *dot = strrchr(out, '.');
+    char *in_uri = as_uri(argv[optind]), *out_uri = as_uri(out);
+    json_t *req = json_pack("{s:s, s:[{s:s?}], s:[{s:{s:[o]}}]}", "ProjectName", "cli",
+                            "Sources", "URI", in_uri, "Targets", "Image", "Animations", anim);
+    if (req) {
+        json_object_set_new(anim, "URI", json_string(out_uri ? out_uri : ""));
+        /* The format comes from OUTPUT's extension; the job model names what is allowed. */
+        json_object_set_new(anim, "Format", json_string(dot ? dot + 1 : ""));
+    }
+    free(in_uri);
+    free(out_uri);
+    mc_err err;
+    mc_err_clear(&err);
+    mc_job *job = NULL;
+    rc = req ? mc_job_from_json(req, &job, &err) : mc_err_set(&err, -ENOMEM, NULL, "out of memory");
+    json_decref(req);
+    if (rc < 0) {
+        print_error(&err);
+        return EXIT_INVALID;
+    }
+    return run_job(job, store_dir, device, quiet);
 }
 
 static int cmd_probe(const char *store_dir, const char *what)
@@ -274,6 +394,14 @@ int main(int argc, char **argv)
         return EXIT_INVALID;
     }
     const char *cmd = argv[optind++];
+    if (strcmp(cmd, "animate") == 0) {
+        mc_media_init_logging();
+        /* Its options may come anywhere after the command word: a fresh scan (optind 0
+         * makes getopt start over) of the arguments from there on. */
+        int first = optind - 1;
+        optind = 0;
+        return cmd_animate(argc - first, argv + first, store, device, quiet);
+    }
     while ((c = getopt_long(argc, argv, "+s:d:vq", longopts, NULL)) != -1) {
         if (c == 's')
             store = optarg;
