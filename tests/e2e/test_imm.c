@@ -205,6 +205,60 @@ static void test_create_get(void **state)
     free(task);
 }
 
+/* Image outputs through the daemon: an image-only target (no URI/Container) with snapshots,
+ * a sprite sheet and an animated GIF; the task's Outputs list every file. */
+static void test_image_task(void **state)
+{
+    (void)state;
+    const char *targets =
+        "[{\"Image\":{\"Snapshots\":[{\"Format\":\"jpg\",\"URI\":\"oss://out/img/s{index}.jpg\","
+        "\"Interval\":1,\"Width\":160}],"
+        "\"Sprites\":[{\"Format\":\"png\",\"URI\":\"oss://out/img/sheet_{index}.png\","
+        "\"Interval\":0.5,\"ScaleWidth\":64,\"ScaleHeight\":36,\"TileWidth\":3,\"TileHeight\":2}],"
+        "\"Animations\":[{\"Format\":\"gif\",\"URI\":\"oss://out/img/a.{autoext}\","
+        "\"Interval\":0.25,\"FrameRate\":8,\"Width\":0.25}]}}]";
+    char *id = e2e_create_task(&D, NULL, "proj", SRC_MP4, targets, NULL, NULL);
+    assert_non_null(id);
+    json_t *t = e2e_wait_task(&D, NULL, "proj", id, 120);
+    assert_non_null(t);
+    if (strcmp(e2e_str(t, "Status"), "Succeeded") != 0)
+        fprintf(stderr, "task: %s\n", json_dumps(t, 0));
+    assert_string_equal(e2e_str(t, "Status"), "Succeeded");
+    /* bframes.mp4 lasts 3 s: 3 snapshots, 6 tiles (1 sheet + its index), 12 GIF frames. */
+    json_t *outs = json_object_get(t, "Outputs");
+    size_t snaps = 0, sheets = 0, vtt = 0, gifs = 0;
+    for (size_t i = 0; i < json_array_size(outs); i++) {
+        json_t *o = json_array_get(outs, i);
+        const char *image = e2e_str(o, "image"), *uri = e2e_str(o, "uri");
+        json_t *st = json_array_get(json_object_get(o, "streams"), 0);
+        if (strcmp(image, "Image.Snapshots[0]") == 0) {
+            snaps++;
+            assert_int_equal(json_integer_value(json_object_get(st, "width")), 160);
+        } else if (strcmp(image, "Image.Sprites[0]") == 0 && mc_str_ends_with(uri, ".vtt")) {
+            vtt++;
+            assert_string_equal(uri, "oss://out/img/sheet.vtt");
+        } else if (strcmp(image, "Image.Sprites[0]") == 0) {
+            sheets++;
+            assert_int_equal(json_integer_value(json_object_get(st, "frames")), 6);
+        } else if (strcmp(image, "Image.Animations[0]") == 0) {
+            gifs++;
+            assert_string_equal(uri, "oss://out/img/a.gif");
+            assert_int_equal(json_integer_value(json_object_get(st, "frames")), 12);
+        }
+    }
+    assert_int_equal(snaps, 3);
+    assert_int_equal(sheets, 1);
+    assert_int_equal(vtt, 1);
+    assert_int_equal(gifs, 1);
+    json_decref(t);
+    assert_int_equal(access(e2e_object_path(&D, "out/img/s3.jpg"), F_OK), 0);
+    assert_int_equal(access(e2e_object_path(&D, "out/img/s4.jpg"), F_OK), -1);
+    assert_int_equal(access(e2e_object_path(&D, "out/img/sheet_1.png"), F_OK), 0);
+    assert_int_equal(access(e2e_object_path(&D, "out/img/sheet.vtt"), F_OK), 0);
+    assert_int_equal(access(e2e_object_path(&D, "out/img/a.gif"), F_OK), 0);
+    free(id);
+}
+
 /* A failing task (missing source) ends Failed with the engine's code. */
 static void test_failed_task(void **state)
 {
@@ -628,7 +682,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_metrics), cmocka_unit_test(test_projects),
-        cmocka_unit_test(test_create_get),     cmocka_unit_test(test_failed_task),
+        cmocka_unit_test(test_create_get),     cmocka_unit_test(test_image_task),
+        cmocka_unit_test(test_failed_task),
         cmocka_unit_test(test_validation),     cmocka_unit_test(test_list),
         cmocka_unit_test(test_cancel),         cmocka_unit_test(test_shutdown),
     };
