@@ -18,11 +18,13 @@
  * - Each frame after the first is cropped to the rectangle of pixels that changed since the
  *   last encoded frame before quantizing (static areas cost no work), and again after
  *   remapping (pixels that turned transparent cost no bytes); disposal is "do not dispose".
- * - libimagequant runs at speed 7: one K-means pass, no posterization of the histogram
- *   (speed 8 and up drop a bit per channel, which visibly shifts dark skies), and, when it
- *   has OpenMP threads, a dither map so that only flat areas are dithered. The histogram is
- *   taken from a 2x2-subsampled copy of large rectangles: the same palettes at a third of
- *   the cost. Dithering level 0.5: full-strength Floyd-Steinberg noise only costs bytes.
+ * - Palettes come from libimagequant at speed 7: one K-means pass and no posterization of
+ *   the histogram (speed 8 and up drop a bit per channel, which visibly shifts dark skies).
+ *   The histogram is taken from a 2x2-subsampled copy of large rectangles: the same
+ *   palettes at a third of the cost. Remapping runs at speed 8 (see lock_palette()) with
+ *   dithering level 0.5; full-strength Floyd-Steinberg noise mostly costs bytes.
+ * - The default quality allows 155 colours and the transparent entry; more colours raise
+ *   the size of busy video much faster than its fidelity.
  *
  * Timing: frame k is written when frame k+1 arrives, because its delay is only known then.
  * Two encoded frames are held, so that mc_anim_finish() can still move the start of the
@@ -37,40 +39,43 @@
 
 #include <gif_lib.h>
 #include <libimagequant.h>
+#include <omp.h>
 
 #include "imgenc_priv.h"
 
-#define GIF_HELD          2      /* encoded frames waiting for their delay */
-#define GIF_MIN_DELAY     2      /* cs; players slow shorter delays down to 10 cs */
-#define GIF_MAX_DELAY     65535  /* cs, a 16-bit field */
-#define GIF_MAX_TIME      1e9    /* s, keeps centiseconds far inside int64_t */
-#define GIF_DEFAULT_Q     90     /* mc_anim_opts.quality 0 */
-#define GIF_LIQ_SPEED     7
+#define GIF_HELD          2     /* encoded frames waiting for their delay */
+#define GIF_MIN_DELAY     2     /* cs; players slow shorter delays down to 10 cs */
+#define GIF_MAX_DELAY     65535 /* cs, a 16-bit field */
+#define GIF_MAX_TIME      1e9   /* s, keeps centiseconds far inside int64_t */
+#define GIF_DEFAULT_Q     90    /* mc_anim_opts.quality 0 */
+#define GIF_LIQ_SPEED     7     /* palettes */
+#define GIF_REMAP_SPEED   8     /* remapping: no dither map */
 #define GIF_DITHER        0.5f
 #define GIF_SUBSAMPLE_MIN 16384 /* pixels in a rectangle before its histogram is subsampled */
 
 /* A frame encoded and waiting for its delay. */
 typedef struct gif_frame {
-    int64_t cs;         /* start, centiseconds */
-    int x, y, w, h;     /* rectangle on the screen */
-    int transparent;    /* palette index, or NO_TRANSPARENT_COLOR */
-    int ncolors;        /* 1..256 */
+    int64_t cs;      /* start, centiseconds */
+    int x, y, w, h;  /* rectangle on the screen */
+    int transparent; /* palette index, or NO_TRANSPARENT_COLOR */
+    int ncolors;     /* 1..256 */
     GifColorType colors[256];
-    uint8_t *idx;       /* w*h palette indices; owned, width*height bytes allocated */
+    uint8_t *idx; /* w*h palette indices; owned, width*height bytes allocated */
 } gif_frame;
 
 typedef struct gif_state {
-    GifFileType *gif;   /* owned; NULL once closed */
+    GifFileType *gif; /* owned; NULL once closed */
     int width, height;
-    liq_attr *attr;     /* owned */
-    uint8_t *screen;    /* RGBA, what a player shows after the last encoded frame */
-    uint8_t *prev;      /* RGBA, the last encoded frame as it was given */
-    uint8_t *work;      /* RGBA, opaque copy of the changed rectangle of the new frame */
-    uint8_t *sub;       /* RGBA, subsampled copy of work for the histogram */
-    void **rows;        /* row pointers into screen for the background image */
-    bool have_screen;   /* a frame has been encoded */
-    bool header_done;   /* screen descriptor, global palette and loop extension written */
-    bool broken;        /* a call failed: the file is no longer written */
+    liq_attr *attr;   /* owned: quantization */
+    liq_attr *rattr;  /* owned: remapping, see lock_palette() */
+    uint8_t *screen;  /* RGBA, what a player shows after the last encoded frame */
+    uint8_t *prev;    /* RGBA, the last encoded frame as it was given */
+    uint8_t *work;    /* RGBA, opaque copy of the changed rectangle of the new frame */
+    uint8_t *sub;     /* RGBA, subsampled copy of work for the histogram */
+    void **rows;      /* row pointers into screen for the background image */
+    bool have_screen; /* a frame has been encoded */
+    bool header_done; /* screen descriptor, global palette and loop extension written */
+    bool broken;      /* a call failed: the file is no longer written */
     GifColorType global[256];
     int global_n;
     gif_frame held[GIF_HELD];
@@ -91,12 +96,12 @@ static int gif_fail(mc_err *err, int code, const char *what)
 static int liq_fail(mc_err *err, liq_error e, const char *what)
 {
     int rc = e == LIQ_OUT_OF_MEMORY ? -ENOMEM : e == LIQ_ABORTED ? MC_ECANCELED : -EINVAL;
-    const char *s = e == LIQ_OUT_OF_MEMORY      ? "out of memory"
-                    : e == LIQ_ABORTED          ? "aborted"
-                    : e == LIQ_QUALITY_TOO_LOW  ? "quality too low"
+    const char *s = e == LIQ_OUT_OF_MEMORY        ? "out of memory"
+                    : e == LIQ_ABORTED            ? "aborted"
+                    : e == LIQ_QUALITY_TOO_LOW    ? "quality too low"
                     : e == LIQ_VALUE_OUT_OF_RANGE ? "value out of range"
-                    : e == LIQ_UNSUPPORTED      ? "unsupported"
-                                                : "invalid argument";
+                    : e == LIQ_UNSUPPORTED        ? "unsupported"
+                                                  : "invalid argument";
     return mc_err_set(err, rc, NULL, "gif: libimagequant %s failed: %s (%d)", what, s, (int)e);
 }
 
@@ -107,7 +112,7 @@ static void gif_quality(int quality, int *target, int *colors)
 {
     int q = quality > 0 ? quality : GIF_DEFAULT_Q;
     *target = q >= 100 ? 100 : 90 + q / 10;
-    int c = q >= 90 ? 176 + (q - 90) * 8 : 176 - (90 - q) * 2;
+    int c = q >= 90 ? 156 + (q - 90) * 10 : 156 - (90 - q) * 2;
     *colors = c < 16 ? 16 : c > 256 ? 256 : c;
 }
 
@@ -120,6 +125,8 @@ static void gif_free(void *priv)
         EGifCloseFile(st->gif, NULL); /* leaves a truncated file for the caller to remove */
     if (st->attr)
         liq_attr_destroy(st->attr);
+    if (st->rattr)
+        liq_attr_destroy(st->rattr);
     for (int i = 0; i < GIF_HELD; i++)
         free(st->held[i].idx);
     free(st->screen);
@@ -133,6 +140,11 @@ static void gif_free(void *priv)
 static int gif_open(void **priv, const char *path, const mc_anim_opts *opts, mc_err *err)
 {
     int rc = 0;
+    /* libimagequant parallelizes with OpenMP, whose idle threads spin: next to the frame
+     * threads of the decoder feeding this writer (and the other tasks of the service) they
+     * only steal cores. Measured on 2 cores, a 10 fps GIF of a 1080p clip: 8.8 s with
+     * OpenMP's threads, 5.0 s without. This sets the calling thread's team size only. */
+    omp_set_num_threads(1);
     gif_state *st = calloc(1, sizeof(*st));
     if (!st)
         return mc_err_set(err, -ENOMEM, NULL, "out of memory");
@@ -147,14 +159,17 @@ static int gif_open(void **priv, const char *path, const mc_anim_opts *opts, mc_
     for (int i = 0; i < GIF_HELD; i++)
         st->held[i].idx = malloc(n);
     st->attr = liq_attr_create();
+    st->rattr = liq_attr_create();
     if (!st->screen || !st->prev || !st->work || !st->sub || !st->rows || !st->held[0].idx ||
-        !st->held[1].idx || !st->attr) {
+        !st->held[1].idx || !st->attr || !st->rattr) {
         rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
         goto out;
     }
     int target, colors;
     gif_quality(opts->quality, &target, &colors);
     liq_error le = liq_set_speed(st->attr, GIF_LIQ_SPEED);
+    if (le == LIQ_OK)
+        le = liq_set_speed(st->rattr, GIF_REMAP_SPEED);
     if (le == LIQ_OK)
         le = liq_set_quality(st->attr, 0, target);
     if (le == LIQ_OK)
@@ -280,10 +295,34 @@ static bool changed_rect(const gif_state *st, const uint8_t *rgba, size_t stride
     return y0 >= 0;
 }
 
+/*
+ * The palette of `pal` in a result of its own for remapping, every colour fixed: made at
+ * speed 8, it remaps without a dither map (and without retouching the palette). At speed 7
+ * the dither map comes and goes with the number of OpenMP threads, its extra pass nearly
+ * doubled the remapping time for files ~4% smaller, and its OpenMP loops stall badly when
+ * other jobs hold the cores.
+ */
+static liq_error lock_palette(gif_state *st, liq_result *pal, liq_result **out)
+{
+    const liq_palette *p = liq_get_palette(pal);
+    liq_error le = liq_set_max_colors(st->rattr, p->count < 2 ? 2 : (int)p->count);
+    liq_histogram *h = le == LIQ_OK ? liq_histogram_create(st->rattr) : NULL;
+    if (!h)
+        return le == LIQ_OK ? LIQ_OUT_OF_MEMORY : le;
+    /* a histogram needs a colour besides the fixed ones; it is dropped as a duplicate */
+    liq_histogram_entry e = {.color = p->entries[0], .count = 1};
+    le = liq_histogram_add_colors(h, st->rattr, &e, 1, 0);
+    for (unsigned i = 0; i < p->count && le == LIQ_OK; i++)
+        le = liq_histogram_add_fixed_color(h, p->entries[i], 0);
+    if (le == LIQ_OK)
+        le = liq_histogram_quantize(h, st->rattr, out);
+    liq_histogram_destroy(h);
+    return le;
+}
+
 /* Quantize the rectangle copied to st->work: from a 2x2-subsampled copy (alternate columns
  * on alternate rows) when it is large. Frames after the first reserve a transparent entry. */
-static int quantize(gif_state *st, liq_image *img, int rw, int rh, liq_result **res,
-                    mc_err *err)
+static int quantize(gif_state *st, liq_image *img, int rw, int rh, liq_result **res, mc_err *err)
 {
     liq_image *himg = img, *simg = NULL;
     liq_error le = LIQ_OK;
@@ -301,10 +340,15 @@ static int quantize(gif_state *st, liq_image *img, int rw, int rh, liq_result **
     }
     if (st->have_screen)
         le = liq_image_add_fixed_color(himg, (liq_color){0, 0, 0, 0});
+    liq_result *pal = NULL;
     if (le == LIQ_OK)
-        le = liq_image_quantize(himg, st->attr, res);
+        le = liq_image_quantize(himg, st->attr, &pal);
     if (simg)
         liq_image_destroy(simg);
+    if (le == LIQ_OK)
+        le = lock_palette(st, pal, res);
+    if (pal)
+        liq_result_destroy(pal);
     if (le != LIQ_OK)
         return liq_fail(err, le, "quantization");
     le = liq_set_dithering_level(*res, GIF_DITHER);
@@ -400,8 +444,8 @@ static int encode(gif_state *st, const uint8_t *rgba, size_t stride, gif_frame *
         uint8_t *d = st->work + (size_t)y * rw * 4;
         for (int x = 0; x < rw; x++, s += 4, d += 4)
             d[0] = s[0], d[1] = s[1], d[2] = s[2], d[3] = 255; /* alpha is not used */
-        memcpy(st->prev + ((size_t)(r[1] + y) * st->width + r[0]) * 4, st->work + (size_t)y * rw * 4,
-               (size_t)rw * 4);
+        memcpy(st->prev + ((size_t)(r[1] + y) * st->width + r[0]) * 4,
+               st->work + (size_t)y * rw * 4, (size_t)rw * 4);
     }
     rc = make_image(st, r, &img, err);
     if (rc >= 0)
@@ -497,8 +541,14 @@ static int gif_finish(void *priv, double t_end, mc_err *err)
     }
     if (rc < 0)
         goto out;
+    /* stdio buffers the file: a full disk often shows only here, and errno says so */
     int gerr = 0;
-    rc = EGifCloseFile(st->gif, &gerr) == GIF_ERROR ? gif_fail(err, gerr, "closing the file") : 0;
+    errno = 0;
+    if (EGifCloseFile(st->gif, &gerr) == GIF_ERROR) {
+        int e = errno;
+        rc = e ? mc_err_set(err, -e, NULL, "gif: closing the file: %s", strerror(e))
+               : gif_fail(err, gerr, "closing the file");
+    }
     st->gif = NULL; /* closed and freed even when it failed */
 out:
     if (rc < 0)
