@@ -247,12 +247,18 @@ static int sparse_policy(mc_engine *e, mc_input *in, const AVPacket *pkt, bool *
         in->floor = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
         in->last_ts[0] = AV_NOPTS_VALUE; /* the skip is no timestamp jump */
     } else if (pkt->dts != AV_NOPTS_VALUE && w.at != INT64_MAX) {
-        /* The index holds decoding times: a key frame is shown up to the decoder's reorder
-         * delay later. Look for one that is surely shown at or before the wanted time. */
-        int64_t delay = (st->codecpar->video_delay + 2) *
-                        (interval > 0 ? interval : AV_TIME_BASE / 4);
-        int64_t at = av_rescale_q(w.at - delay - e->done_len + in->t0 + in->win_start,
+        /* The index holds decoding times, and a key frame is shown later than it is
+         * decoded: by as much as the key frames seen so far were (a stream keeps this
+         * shift), else by up to the decoder's reorder delay. Look for one that is surely
+         * shown at or before the wanted time. */
+        int64_t at = av_rescale_q(w.at + 100 - e->done_len + in->t0 + in->win_start,
                                   AV_TIME_BASE_Q, st->time_base);
+        if (in->key_shift != AV_NOPTS_VALUE)
+            at -= in->key_shift;
+        else
+            at -= av_rescale_q((st->codecpar->video_delay + 2) *
+                                   (interval > 0 ? interval : AV_TIME_BASE / 4),
+                               AV_TIME_BASE_Q, st->time_base);
         const AVIndexEntry *key = avformat_index_get_entry_from_timestamp(
             (AVStream *)st, at, AVSEEK_FLAG_BACKWARD);
         if (key && key->timestamp > pkt->dts && (key->flags & AVINDEX_KEYFRAME)) {
@@ -262,6 +268,10 @@ static int sparse_policy(mc_engine *e, mc_input *in, const AVPacket *pkt, bool *
             return 0;
         }
     }
+    if ((pkt->flags & AV_PKT_FLAG_KEY) && pkt->pts != AV_NOPTS_VALUE &&
+        pkt->dts != AV_NOPTS_VALUE)
+        in->key_shift = FFMAX(in->key_shift == AV_NOPTS_VALUE ? 0 : in->key_shift,
+                              pkt->pts - pkt->dts);
     int discard = AVDISCARD_DEFAULT;
     if (w.kind == MC_WANT_KEYS) {
         *drop = !(pkt->flags & AV_PKT_FLAG_KEY);
@@ -269,12 +279,17 @@ static int sparse_policy(mc_engine *e, mc_input *in, const AVPacket *pkt, bool *
     } else if (w.kind == MC_WANT_AT && pkt->pts != AV_NOPTS_VALUE && interval > 0) {
         /* A non-reference frame is not decoded when it surely stops being shown before the
          * wanted time. How long a frame is shown is known only from the next one: packet
-         * durations lie for B-frames and variable frame rates, hence the wide margin. */
+         * durations lie for B-frames, so the margin is the nominal frame interval and a
+         * half for a constant frame rate; for a variable one, three intervals or 0.25 s. */
         int64_t dur = av_rescale_q(FFMAX(pkt->duration, 0), st->time_base, AV_TIME_BASE_Q);
-        int64_t margin = FFMAX(FFMAX(2 * dur, 4 * interval), AV_TIME_BASE / 5);
+        bool cfr = av_cmp_q(st->r_frame_rate, st->avg_frame_rate) == 0;
+        int64_t margin = cfr ? FFMAX(2 * dur, interval + interval / 2)
+                             : FFMAX(FFMAX(2 * dur, 3 * interval), AV_TIME_BASE / 4);
         int64_t t = av_rescale_q(pkt->pts, st->time_base, AV_TIME_BASE_Q) - in->t0 -
                     in->win_start + e->done_len;
-        if (t + margin <= w.at)
+        /* The decoder's output lags the packets read (reordering, frame threads): ask about
+         * the points this frame could show, not just the next one. */
+        if (!mc_images_need(e, t - 100, t + margin))
             discard = AVDISCARD_NONREF;
     }
     dec->skip_frame = discard;
@@ -430,7 +445,7 @@ static int open_inputs(mc_engine *e)
         in->vst = in->ast = -1;
         in->first = INT64_MAX;
         in->last_ts[0] = in->last_ts[1] = AV_NOPTS_VALUE;
-        in->skip_to = in->floor = AV_NOPTS_VALUE;
+        in->skip_to = in->floor = in->key_shift = AV_NOPTS_VALUE;
         if ((int)i == job->alignment_index)
             e->align = e->n_inputs;
         e->n_inputs++;

@@ -339,6 +339,39 @@ mc_want mc_images_want(const mc_engine *e)
     return w;
 }
 
+/* The first sample point of `s` at or after `lo`. */
+static int64_t first_point_from(const mc_isink *s, int64_t lo)
+{
+    const mc_image *img = s->img;
+    lo = FFMAX(lo, s->next);
+    if (lo <= s->t0)
+        return s->next;
+    int64_t k;
+    if (img->mode == MC_SAMPLE_AVERAGE) {
+        /* Point k sits at t0 + (2k + 1) * span / (2 * Number). */
+        k = av_rescale_rnd(lo - s->t0, 2 * img->number, s->span, AV_ROUND_UP) / 2;
+        int64_t t = s->t0 + av_rescale(2 * k + 1, s->span, 2 * img->number);
+        return k >= img->number ? INT64_MAX : t >= lo ? t : s->t0 + av_rescale(2 * k + 3, s->span, 2 * img->number);
+    }
+    k = av_rescale_rnd(lo - s->t0, s->step.den, (int64_t)s->step.num * AV_TIME_BASE, AV_ROUND_UP);
+    return s->t0 + av_rescale(FFMAX(k, s->k) * s->step.num, AV_TIME_BASE, s->step.den);
+}
+
+bool mc_images_need(const mc_engine *e, int64_t from, int64_t to)
+{
+    for (size_t i = 0; i < e->n_sinks; i++) {
+        const mc_isink *s = e->sinks[i];
+        if (s->done)
+            continue;
+        if (s->img->mode == MC_SAMPLE_KEYFRAME || s->img->mode == MC_SAMPLE_DHASH ||
+            (s->img->mode == MC_SAMPLE_INTERVAL && s->step.num == 0))
+            return true;
+        if (first_point_from(s, from) < to)
+            return true;
+    }
+    return false;
+}
+
 void mc_images_drop_held(mc_engine *e)
 {
     for (size_t i = 0; i < e->n_sinks; i++)

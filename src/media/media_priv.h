@@ -64,6 +64,7 @@ typedef struct mc_input {
     /* Sparse reading (only image outputs read this input): skipped ahead to a key frame. */
     int64_t skip_to; /* drop video packets until a key frame with dts >= this, NOPTS: none */
     int64_t floor;   /* frames before this pts lead into the key frame skipped to: dropped */
+    int64_t key_shift; /* largest pts - dts of a key frame seen, NOPTS: none seen yet */
     int64_t packets_skipped;
     bool stopped; /* the image outputs had all they wanted: the rest was not read */
 } mc_input;
@@ -234,6 +235,8 @@ int mc_images_push(mc_engine *e, const mc_input *in, const AVFrame *f, int64_t t
 int mc_images_end_input(mc_engine *e, const mc_input *in, int64_t end);
 /* What the image outputs still need from the video, the earliest first. */
 mc_want mc_images_want(const mc_engine *e);
+/* Whether a frame shown from `from` until before `to` (output timeline) may be taken. */
+bool mc_images_need(const mc_engine *e, int64_t from, int64_t to);
 /* The decoder skipped ahead: frames held so far cover nothing anyone still wants. */
 void mc_images_drop_held(mc_engine *e);
 /* Write what is pending and list every file in `res`; `end` is the timeline's end. */
