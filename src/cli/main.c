@@ -186,6 +186,27 @@ static int run_job(mc_job *job, const char *store_dir, const char *device, bool 
     return status;
 }
 
+/* The options every command takes (-s -d -v -q); false for any other. */
+static bool common_option(int c, const char **store, const char **device, bool *quiet)
+{
+    switch (c) {
+    case 's':
+        *store = optarg;
+        return true;
+    case 'd':
+        *device = optarg;
+        return true;
+    case 'v':
+        mc_log_set_level(MC_LOG_DEBUG);
+        return true;
+    case 'q':
+        *quiet = true;
+        mc_log_set_level(MC_LOG_ERROR);
+        return true;
+    }
+    return false;
+}
+
 static int cmd_run(const char *store_dir, const char *device, const char *path, bool quiet)
 {
     mc_err err;
@@ -269,16 +290,7 @@ static int cmd_animate(int argc, char **argv, const char *store_dir, const char 
             continue;
         if (c == 't')
             rc = json_object_set_new(anim, "ScaleType", json_string(optarg));
-        else if (c == 's')
-            store_dir = optarg;
-        else if (c == 'd')
-            device = optarg;
-        else if (c == 'v')
-            mc_log_set_level(MC_LOG_DEBUG);
-        else if (c == 'q') {
-            quiet = true;
-            mc_log_set_level(MC_LOG_ERROR);
-        } else
+        else if (!common_option(c, &store_dir, &device, &quiet))
             rc = -EINVAL;
     }
     if (rc < 0 || optind + 2 != argc) {
@@ -363,20 +375,9 @@ int main(int argc, char **argv)
     bool quiet = false;
     int c;
     while ((c = getopt_long(argc, argv, "+s:d:vqhV", longopts, NULL)) != -1) {
+        if (common_option(c, &store, &device, &quiet))
+            continue;
         switch (c) {
-        case 's':
-            store = optarg;
-            break;
-        case 'd':
-            device = optarg;
-            break;
-        case 'v':
-            mc_log_set_level(MC_LOG_DEBUG);
-            break;
-        case 'q':
-            quiet = true;
-            mc_log_set_level(MC_LOG_ERROR);
-            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -403,16 +404,7 @@ int main(int argc, char **argv)
         return cmd_animate(argc - first, argv + first, store, device, quiet);
     }
     while ((c = getopt_long(argc, argv, "+s:d:vq", longopts, NULL)) != -1) {
-        if (c == 's')
-            store = optarg;
-        else if (c == 'd')
-            device = optarg;
-        else if (c == 'v')
-            mc_log_set_level(MC_LOG_DEBUG);
-        else if (c == 'q') {
-            quiet = true;
-            mc_log_set_level(MC_LOG_ERROR);
-        } else {
+        if (!common_option(c, &store, &device, &quiet)) {
             usage(stderr);
             return EXIT_INVALID;
         }

@@ -1,11 +1,16 @@
 #include "support.h"
 
 #include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <cmocka.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -290,4 +295,31 @@ bool t_has_temp(const char *dir)
             found = true;
     closedir(d);
     return found;
+}
+
+char *t_read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n > 0 ? malloc((size_t)n) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = buf ? (size_t)n : 0;
+    return buf;
+}
+
+mc_result t_run_ok(const char *json)
+{
+    mc_result res = {0};
+    mc_err err;
+    if (t_run(json, &res, &err) < 0)
+        fail_msg("request failed: %s: %s\n%s", err.code, err.msg, json);
+    return res;
 }

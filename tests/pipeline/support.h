@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mc_err.h"
@@ -18,8 +19,13 @@ const char *t_media_dir(void);
  * up to 4 calls can share an expression). */
 const char *t_path(const char *bucket_key);
 
+/* A whole file, malloc'ed (the caller frees it); NULL when it cannot be read or is empty. */
+char *t_read_all(const char *path, size_t *len);
+
 /* Parse + run a request (JSON object text). Returns the engine's return code. */
 int t_run(const char *json, mc_result *res, mc_err *err);
+/* t_run() that must succeed: the test fails with the error and the request otherwise. */
+mc_result t_run_ok(const char *json);
 /* The same with a progress callback and a cancel flag. */
 int t_run_with(const char *json, void (*progress)(double, void *), void *opaque,
                atomic_bool *cancel, mc_result *res, mc_err *err);

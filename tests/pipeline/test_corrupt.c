@@ -21,29 +21,11 @@
 
 enum damage { CUT_HALF, FLIP_BYTES, CUT_HEADER };
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n > 0 ? malloc((size_t)n) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 /* Write a damaged copy of `src` to the store as damaged/<name>. */
 static void make_damaged(const char *src, const char *name, enum damage how)
 {
     size_t len;
-    char *data = read_all(src, &len);
+    char *data = t_read_all(src, &len);
     assert_non_null(data);
     size_t keep = len;
     if (how == CUT_HALF) {
@@ -155,7 +137,7 @@ static void timestamp_jump(void **state)
 static int copy_file(const char *from, const char *to)
 {
     size_t len;
-    char *data = read_all(from, &len);
+    char *data = t_read_all(from, &len);
     FILE *f = data ? fopen(to, "wb") : NULL;
     int rc = f && fwrite(data, 1, len, f) == len ? 0 : -1;
     if (f)

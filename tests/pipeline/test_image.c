@@ -701,7 +701,7 @@ static void animation_static_source(void **state)
 static void gif_palette_changes(void **state)
 {
     (void)state;
-    mc_result res = ti_run_ok(
+    mc_result res = t_run_ok(
         TI_REQ("\"Sources\":[{\"URI\":\"oss://fixtures/box43.mp4\"},"
                "{\"URI\":\"oss://fixtures/bframes.mp4\",\"Duration\":1},"
                "{\"URI\":\"oss://fixtures/box43.mp4\"}],"

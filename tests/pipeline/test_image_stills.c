@@ -466,12 +466,12 @@ static void cli_animate(void **state)
 static void with_video_target(void **state)
 {
     (void)state;
-    mc_result alone = ti_run_ok(
+    mc_result alone = t_run_ok(
         TI_REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
                "\"Targets\":[{\"URI\":\"oss://output/img/mix/alone.mp4\",\"Container\":\"mp4\","
                "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
                "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"));
-    mc_result res = ti_run_ok(TI_REQ(
+    mc_result res = t_run_ok(TI_REQ(
         "\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
         "\"Targets\":[{\"URI\":\"oss://output/img/mix/v.mp4\",\"Container\":\"mp4\","
         "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}},"

@@ -180,16 +180,10 @@ out:
 bool ti_read_webp(const char *path, bool pixels, ti_anim *out)
 {
     memset(out, 0, sizeof(*out));
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *bytes = size > 0 ? malloc((size_t)size) : NULL;
-    bool ok = bytes && fread(bytes, 1, (size_t)size, f) == (size_t)size;
-    fclose(f);
-    WebPData data = {bytes, (size_t)size};
+    size_t size = 0;
+    uint8_t *bytes = (uint8_t *)t_read_all(path, &size);
+    bool ok = bytes != NULL;
+    WebPData data = {bytes, size};
     WebPDemuxer *dmx = ok ? WebPDemux(&data) : NULL;
     WebPAnimDecoder *dec = NULL;
     if (!dmx) {
@@ -340,18 +334,11 @@ static bool decoder_next(decoder *d)
 
 static bool read_webp_still(const char *path, ti_pic *out)
 {
-    char *bytes = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    bytes = size > 0 ? malloc((size_t)size) : NULL;
-    bool ok = bytes && fread(bytes, 1, (size_t)size, f) == (size_t)size;
-    fclose(f);
+    size_t size = 0;
+    char *bytes = t_read_all(path, &size);
     int w = 0, h = 0;
-    uint8_t *rgba = ok ? WebPDecodeRGBA((const uint8_t *)bytes, (size_t)size, &w, &h) : NULL;
+    uint8_t *rgba = bytes ? WebPDecodeRGBA((const uint8_t *)bytes, size, &w, &h) : NULL;
+    bool ok;
     ok = rgba && pic_alloc(out, w, h);
     if (ok)
         memcpy(out->rgba, rgba, (size_t)w * h * 4);
@@ -609,16 +596,6 @@ bool ti_mkdirs(const char *dir)
 
 /* ---- requests ---- */
 
-mc_result ti_run_ok(const char *json)
-{
-    mc_result res = {0};
-    mc_err err;
-    int rc = t_run(json, &res, &err);
-    if (rc < 0)
-        fail_msg("request failed: %s: %s\n%s", err.code, err.msg, json);
-    return res;
-}
-
 /* A request for one source and one image-only target with the given Image members. */
 char *ti_image_req(const char *source_uri, const char *image)
 {
@@ -633,7 +610,7 @@ char *ti_image_req(const char *source_uri, const char *image)
 mc_result ti_run_image(const char *source_uri, const char *image)
 {
     char *json = ti_image_req(source_uri, image);
-    mc_result res = ti_run_ok(json);
+    mc_result res = t_run_ok(json);
     free(json);
     return res;
 }

@@ -94,8 +94,6 @@ bool ti_mkdirs(const char *dir);
 #define SSIM_FLOOR_WEBP 0.95
 #define SSIM_FLOOR_JPG  0.97
 
-/* Run a request that must succeed. */
-mc_result ti_run_ok(const char *json);
 /* A request (malloc'ed text) for one source and one image-only target with the given
  * members of Image, and the same run. */
 char *ti_image_req(const char *source_uri, const char *image);

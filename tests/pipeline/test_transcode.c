@@ -18,16 +18,6 @@
 
 #define REQ(...) "{\"ProjectName\":\"test\"," __VA_ARGS__ "}"
 
-static mc_result run_ok(const char *json)
-{
-    mc_result res = {0};
-    mc_err err;
-    int rc = t_run(json, &res, &err);
-    if (rc < 0)
-        fail_msg("request failed: %s: %s\n%s", err.code, err.msg, json);
-    return res;
-}
-
 static void expect_near(double got, double want, double tol, const char *what)
 {
     if (fabs(got - want) > tol)
@@ -38,7 +28,7 @@ static void expect_near(double got, double want, double tol, const char *what)
 static void h264_defaults(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/defaults\",\"Container\":\"mp4\","
                                "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
                                "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"));
@@ -89,7 +79,7 @@ static void geometry(void **state)
                      "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"Resolution\":\"%s\","
                      "\"ScaleType\":\"%s\"}},\"Audio\":{\"DisableAudio\":true}}]"),
                  i, cases[i].resolution, cases[i].scale_type);
-        mc_result res = run_ok(json);
+        mc_result res = t_run_ok(json);
         mc_result_clear(&res);
         char path[64];
         snprintf(path, sizeof(path), "output/geom%zu.mp4", i);
@@ -108,7 +98,7 @@ static void geometry(void **state)
 static void rotation(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/rotated.mp4\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/rotated.mp4\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/rot.mkv\",\"Container\":\"mkv\","
                                "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}}},"
                                "{\"URI\":\"oss://output/rot-copy.mp4\",\"Container\":\"mp4\"}]"));
@@ -135,7 +125,7 @@ static void rotation(void **state)
 static void remux_copies(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/remux.mkv\","
                                "\"Container\":\"mkv\"}]"));
     mc_result_clear(&res);
@@ -153,7 +143,7 @@ static void remux_copies(void **state)
 static void trim(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\",\"StartTime\":1,"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\",\"StartTime\":1,"
                                "\"Duration\":1.2}],"
                                "\"Targets\":[{\"URI\":\"oss://output/trim.mp4\",\"Container\":\"mp4\","
                                "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
@@ -172,7 +162,7 @@ static void trim(void **state)
 static void concat(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"},"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"},"
                                "{\"URI\":\"oss://fixtures/odd.mkv\"}],\"AlignmentIndex\":1,"
                                "\"Targets\":[{\"URI\":\"oss://output/concat.mp4\",\"Container\":\"mp4\","
                                "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
@@ -197,7 +187,7 @@ static void concat(void **state)
 static void concat_missing_audio(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/video_only.mp4\"},"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/video_only.mp4\"},"
                                "{\"URI\":\"oss://fixtures/bframes.mp4\"},"
                                "{\"URI\":\"oss://fixtures/video_only.mp4\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/gap.mp4\",\"Container\":\"mp4\","
@@ -216,7 +206,7 @@ static void concat_missing_audio(void **state)
 static void video_parameters(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/params.mp4\",\"Container\":\"mp4\","
                                "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"FrameRate\":10,"
                                "\"Bitrate\":150000,\"GOPSize\":10,\"PixelFormat\":\"yuv444p\"}},"
@@ -234,7 +224,7 @@ static void video_parameters(void **state)
 static void other_video_codecs(void **state)
 {
     (void)state;
-    mc_result res = run_ok(
+    mc_result res = t_run_ok(
         REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\",\"Duration\":1}],"
             "\"Targets\":[{\"URI\":\"oss://output/hevc.mkv\",\"Container\":\"mkv\","
             "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h265\",\"CRF\":30,"
@@ -291,7 +281,7 @@ static void containers(void **state)
                      "\"Targets\":[{\"URI\":\"oss://output/cont.%s\",\"Container\":\"%s\","
                      "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"%s\"}}}]"),
                  want[i].container, want[i].container, want[i].vcodec);
-        mc_result res = run_ok(json);
+        mc_result res = t_run_ok(json);
         mc_result_clear(&res);
         char path[64];
         snprintf(path, sizeof(path), "output/cont.%s", want[i].container);
@@ -313,7 +303,7 @@ static void containers(void **state)
 static void video_fallback(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/vp8.webm\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/vp8.webm\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/vp8.mp4\",\"Container\":\"mp4\"},"
                                "{\"URI\":\"oss://output/vp8.mkv\",\"Container\":\"mkv\"}]"));
     mc_result_clear(&res);
@@ -359,7 +349,7 @@ static void audio_formats(void **state)
                  REQ("\"Sources\":[{\"URI\":\"oss://fixtures/%s\"}],"
                      "\"Targets\":[{\"URI\":\"oss://output/audio%zu\",\"Container\":\"%s\"%s}]"),
                  want[i].source, i, want[i].container, want[i].transcode);
-        mc_result res = run_ok(json);
+        mc_result res = t_run_ok(json);
         char path[64];
         snprintf(path, sizeof(path), "output/audio%zu.%s", i, want[i].container);
         assert_string_equal(res.outputs[0].uri + 6, path);
@@ -382,7 +372,7 @@ static void audio_formats(void **state)
 static void strip_metadata(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/meta.mp4\",\"Container\":\"mp4\"},"
                                "{\"URI\":\"oss://output/nometa.mp4\",\"Container\":\"mp4\","
                                "\"StripMetadata\":true}]"));
@@ -400,7 +390,7 @@ static void strip_metadata(void **state)
 static void one_decode_many_targets(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/video_only.mp4\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/video_only.mp4\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/fan1.mp4\",\"Container\":\"mp4\","
                                "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\","
                                "\"Resolution\":\"160x120\"}}},"
@@ -530,7 +520,7 @@ static void failures(void **state)
 static void uri_template(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/tone.wav\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/tone.wav\"}],"
                                "\"Tags\":{\"team\":\"audio\"},"
                                "\"Targets\":[{\"URI\":\"oss://output/{tags.team}/{dirname}/"
                                "{barename}-{index}.{autoext}\",\"Container\":\"flac\"}]"));
@@ -563,7 +553,7 @@ static void more_geometry(void **state)
                      "\"Targets\":[{\"URI\":\"oss://output/geo2-%zu.mp4\",\"Container\":\"mp4\","
                      "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",%s}}}]"),
                  cases[i].source, i, cases[i].transcode);
-        mc_result res = run_ok(json);
+        mc_result res = t_run_ok(json);
         mc_result_clear(&res);
         char path[64];
         snprintf(path, sizeof(path), "output/geo2-%zu.mp4", i);
@@ -595,7 +585,7 @@ static bool file_contains(const char *path, const char *needle)
 static void encoder_settings(void **state)
 {
     (void)state;
-    mc_result res = run_ok(
+    mc_result res = t_run_ok(
         REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
             "\"Targets\":[{\"URI\":\"oss://output/x264opts.mkv\",\"Container\":\"mkv\","
             "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"GOPSize\":10,\"BFrames\":1,"
@@ -624,7 +614,7 @@ static void encoder_settings(void **state)
 static void option_rules(void **state)
 {
     (void)state;
-    mc_result res = run_ok(
+    mc_result res = t_run_ok(
         REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
             "\"Targets\":[{\"URI\":\"oss://output/fps-adaptive.mp4\",\"Container\":\"mp4\","
             "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"FrameRate\":50,"
@@ -660,7 +650,7 @@ static void option_rules(void **state)
 static void source_disable(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\","
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\","
                                "\"DisableAudio\":true}],"
                                "\"Targets\":[{\"URI\":\"oss://output/noaudio.mp4\","
                                "\"Container\":\"mp4\"}]"));
@@ -670,7 +660,7 @@ static void source_disable(void **state)
     assert_int_equal(f.nb_streams, 1);
     assert_true(f.video.present);
     assert_false(f.audio.present);
-    res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\","
+    res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\","
                      "\"DisableVideo\":true}],"
                      "\"Targets\":[{\"URI\":\"oss://output/novideo.mkv\",\"Container\":\"mkv\"}]"));
     mc_result_clear(&res);
@@ -686,7 +676,7 @@ static void source_disable(void **state)
 static void copy_trim(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\","
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\","
                                "\"StartTime\":1,\"Duration\":1.5}],"
                                "\"Targets\":[{\"URI\":\"oss://output/copytrim.mkv\","
                                "\"Container\":\"mkv\"}]"));
@@ -741,7 +731,7 @@ static void failed_task_leaves_nothing(void **state)
 static void copy_into_avi(void **state)
 {
     (void)state;
-    mc_result res = run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+    mc_result res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
                                "\"Targets\":[{\"URI\":\"oss://output/copy.avi\","
                                "\"Container\":\"avi\",\"Audio\":{\"TranscodeAudio\":"
                                "{\"Codec\":\"mp3\"}}}]"));

@@ -10,8 +10,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,39 +26,27 @@
 #include "mc_imgenc.h"
 #include "mc_str.h"
 
-static char g_tmp[PATH_MAX]; /* this run's folder */
 
 /* ---- helpers ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("MC_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (snprintf(g_tmp, sizeof(g_tmp), "%s/gif-XXXXXX", base) >= (int)sizeof(g_tmp))
+    if (t_tmpdir_make("gif") < 0)
         return -1;
-    return mkdtemp(g_tmp) ? 0 : -1;
+    return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(g_tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return t_tmpdir_remove();
 }
 
 /* A path under this run's folder; the caller frees it. */
 static char *tmp_path(const char *rel)
 {
-    char *p = mc_asprintf("%s/%s", g_tmp, rel);
+    char *p = mc_asprintf("%s/%s", t_tmpdir(), rel);
     assert_non_null(p);
     return p;
 }

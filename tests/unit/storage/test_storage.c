@@ -8,9 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,30 +23,16 @@
 #include "mc_storage.h"
 #include "mc_str.h"
 
-static char g_tmp[PATH_MAX]; /* this run's folder */
 static mc_store *g_store;
 
 /* ---- helpers ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("MC_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (snprintf(g_tmp, sizeof(g_tmp), "%s/storage-XXXXXX", base) >= (int)sizeof(g_tmp))
+    if (t_tmpdir_make("storage") < 0)
         return -1;
-    if (!mkdtemp(g_tmp))
-        return -1;
-    char *root = mc_asprintf("%s/store", g_tmp);
+    char *root = mc_asprintf("%s/store", t_tmpdir());
     mc_err err;
     mc_err_clear(&err);
     int rc = root ? mc_store_open(root, &g_store, &err) : -ENOMEM;
@@ -57,13 +44,13 @@ static int group_teardown(void **state)
 {
     (void)state;
     mc_store_free(&g_store);
-    return nftw(g_tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return t_tmpdir_remove();
 }
 
 /* A path under this run's folder; the caller frees it. */
 static char *tmp_path(const char *rel)
 {
-    char *p = mc_asprintf("%s/%s", g_tmp, rel);
+    char *p = mc_asprintf("%s/%s", t_tmpdir(), rel);
     assert_non_null(p);
     return p;
 }
@@ -123,7 +110,7 @@ static void store_open_creates_canonical_root(void **state)
     mc_err_clear(&err);
     char *messy = tmp_path("roots/./a//b/store");
     char *clean = tmp_path("roots/a/b/store");
-    char *real_tmp = realpath(g_tmp, NULL);
+    char *real_tmp = realpath(t_tmpdir(), NULL);
     char *want = mc_asprintf("%s/roots/a/b/store", real_tmp);
 
     assert_false(exists(clean));
@@ -587,7 +574,7 @@ static void atomic_relative_path(void **state)
     (void)state;
     char *cwd = getcwd(NULL, 0);
     assert_non_null(cwd);
-    assert_int_equal(chdir(g_tmp), 0);
+    assert_int_equal(chdir(t_tmpdir()), 0);
     mc_atomic_file *f = NULL;
     mc_err err;
     mc_err_clear(&err);

@@ -9,8 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,40 +23,28 @@
 #include "mc_err.h"
 #include "mc_str.h"
 
-static char g_tmp[PATH_MAX]; /* this run's folder */
 static int g_seq;            /* makes each database file name unique */
 
 /* ---- helpers ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("MC_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (snprintf(g_tmp, sizeof(g_tmp), "%s/store-XXXXXX", base) >= (int)sizeof(g_tmp))
+    if (t_tmpdir_make("store") < 0)
         return -1;
-    return mkdtemp(g_tmp) ? 0 : -1;
+    return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(g_tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return t_tmpdir_remove();
 }
 
 /* A new database path for one test; caller frees. */
 static char *db_path(const char *name)
 {
-    char *p = mc_asprintf("%s/%s-%d.db", g_tmp, name, ++g_seq);
+    char *p = mc_asprintf("%s/%s-%d.db", t_tmpdir(), name, ++g_seq);
     assert_non_null(p);
     return p;
 }
@@ -1339,7 +1328,7 @@ static void test_open_errors(void **state)
     assert_null(db);
     assert_string_equal(err.code, "InternalError");
     free(path);
-    path = mc_asprintf("%s/no/such/dir/x.db", g_tmp);
+    path = mc_asprintf("%s/no/such/dir/x.db", t_tmpdir());
     assert_int_equal(mc_db_open(path, NULL, &db, NULL), -EIO);
     free(path);
 }
