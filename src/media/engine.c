@@ -535,6 +535,10 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
             mc_log(MC_LOG_DEBUG, "%s: %" PRId64 " frames decoded, %" PRId64
                    " video packets skipped", in->uri, in->frames_decoded, in->packets_skipped);
         bool stopped = in->stopped;
+        /* Pictures still being made refer to this source. */
+        int irc = mc_images_sync(&e);
+        if (rc >= 0)
+            rc = irc;
         /* Done with this source: give its memory back before the next one. */
         mc_input_close(in);
         if (stopped)

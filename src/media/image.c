@@ -179,7 +179,7 @@ int mc_images_plan(mc_engine *e)
     for (size_t k = 0; k < e->n_inputs; k++)
         if (e->inputs[k].vst >= 0)
             e->inputs[k].decode_v = true;
-    return 0;
+    return mc_images_start(e);
 }
 
 /* Count a taken picture; the sink is done once it has Number of them. */
@@ -210,7 +210,7 @@ static void advance(mc_isink *s, int64_t t)
 
 static int take(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t)
 {
-    int rc = mc_isink_write(e, s, in, f, t);
+    int rc = mc_images_queue(e, s, in, f, t, s->taken);
     if (rc >= 0)
         count_taken(s);
     return rc;
@@ -420,11 +420,14 @@ nomem:
 
 int mc_images_finish(mc_engine *e, int64_t end, mc_result *res)
 {
+    int rc = mc_images_sync(e);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < e->n_sinks; i++) {
         mc_isink *s = e->sinks[i];
         if (s->end > 0)
             end = s->end; /* where the video ended, which the audio may outlast */
-        int rc = mc_isink_finish(e, s, end);
+        rc = mc_isink_finish(e, s, end);
         if (rc < 0)
             return rc;
         if (s->n_files == 0)
@@ -463,6 +466,7 @@ int mc_images_commit(mc_engine *e)
 
 void mc_images_free(mc_engine *e)
 {
+    mc_images_stop(e);
     for (size_t i = 0; i < e->n_sinks; i++) {
         mc_isink *s = e->sinks[i];
         if (!s)

@@ -80,9 +80,20 @@ struct mc_isink {
     size_t n_files, cap_files;
 };
 
-/* image_write.c */
-/* Turn a taken frame (the input's, at output time t) into a picture and write it. */
-int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t);
+/* image_thread.c */
+int mc_images_start(mc_engine *e);
+/* Queue taken frame number `index` of sink `s` for the image thread (a new reference to
+ * `f`); waits while the queue is full. */
+int mc_images_queue(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t,
+                    int64_t index);
+/* Drop what is queued and end the thread. */
+void mc_images_stop(mc_engine *e);
+
+/* image_write.c: called on the image thread (image.c), one picture at a time. */
+/* Turn taken frame number `index` (the input's, at output time t) into a picture and write
+ * it. */
+int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t,
+                   int64_t index);
 /* Write what is pending (the last sprite sheet and the index, the animation's end); `end`
  * is where the output timeline ends. */
 int mc_isink_finish(mc_engine *e, mc_isink *s, int64_t end);

@@ -340,10 +340,10 @@ static int write_rgba(mc_engine *e, mc_isink *s, const uint8_t *rgba, int stride
     return encode_still(e, s, s->conv, f);
 }
 
-static int write_snapshot(mc_engine *e, mc_isink *s)
+static int write_snapshot(mc_engine *e, mc_isink *s, int64_t index)
 {
     mc_ifile *f = NULL;
-    int rc = open_picture(e, s, s->taken + 1, &f);
+    int rc = open_picture(e, s, index + 1, &f);
     if (rc < 0)
         return rc;
     f->width = s->pic->width;
@@ -464,7 +464,7 @@ static int finish_sprites(mc_engine *e, mc_isink *s, int64_t end)
 
 /* ---- animations ---- */
 
-static int add_frame(mc_engine *e, mc_isink *s)
+static int add_frame(mc_engine *e, mc_isink *s, int64_t index)
 {
     int rc;
     if (!s->anim) {
@@ -485,7 +485,7 @@ static int add_frame(mc_engine *e, mc_isink *s)
             return rc;
     }
     rc = mc_anim_add(s->anim, s->pic->data[0], (size_t)s->pic->linesize[0],
-                     (double)s->taken / s->fps, e->err);
+                     (double)index / s->fps, e->err);
     return rc < 0 ? rc : 0;
 }
 
@@ -506,20 +506,21 @@ static int finish_animation(mc_engine *e, mc_isink *s)
 
 /* ---- the sink's interface ---- */
 
-int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t)
+int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t,
+                   int64_t index)
 {
     int rc = make_picture(e, s, in, f);
     if (rc < 0)
         return rc;
     switch (s->img->kind) {
     case MC_IMAGE_SNAPSHOT:
-        rc = write_snapshot(e, s);
+        rc = write_snapshot(e, s, index);
         break;
     case MC_IMAGE_SPRITE:
         rc = add_tile(e, s, t);
         break;
     case MC_IMAGE_ANIMATION:
-        rc = add_frame(e, s);
+        rc = add_frame(e, s, index);
         break;
     }
     av_frame_unref(s->pic);

@@ -140,6 +140,7 @@ typedef struct mc_output {
 } mc_output;
 
 typedef struct mc_isink mc_isink;
+typedef struct mc_iqueue mc_iqueue;
 
 typedef struct mc_engine {
     const mc_job *job;
@@ -153,6 +154,7 @@ typedef struct mc_engine {
     size_t n_outputs;
     mc_isink **sinks; /* image outputs */
     size_t n_sinks;
+    mc_iqueue *iq; /* their thread (image_thread.c), NULL without image outputs */
     AVPacket *pkt;
     AVFrame *frame;
     int64_t total_len; /* sum of inputs' est_len, AV_TIME_BASE units */
@@ -239,6 +241,9 @@ mc_want mc_images_want(const mc_engine *e);
 bool mc_images_need(const mc_engine *e, int64_t from, int64_t to);
 /* The decoder skipped ahead: frames held so far cover nothing anyone still wants. */
 void mc_images_drop_held(mc_engine *e);
+/* Wait until the image thread has written every frame taken so far (before an input is
+ * closed: queued frames refer to it); its first error, if any. */
+int mc_images_sync(mc_engine *e);
 /* Write what is pending and list every file in `res`; `end` is the timeline's end. */
 int mc_images_finish(mc_engine *e, int64_t end, mc_result *res);
 int mc_images_commit(mc_engine *e);
