@@ -26,13 +26,25 @@
  * - The default quality allows 155 colours and the transparent entry; more colours raise
  *   the size of busy video much faster than its fidelity.
  *
- * Timing: frame k is written when frame k+1 arrives, because its delay is only known then.
- * Two encoded frames are held, so that mc_anim_finish() can still move the start of the
- * last one if the end comes less than 2 cs after it. Memory is a fixed ~15 bytes per pixel
- * of the picture plus libimagequant's per-frame work, whatever the number of frames.
+ * Two stages, on two threads: a frame's palette depends only on its own changed rectangle
+ * (found against the previous input frame, not the screen: libimagequant's histogram
+ * ignores the background, which only the remapper uses), so a worker thread owned by the
+ * writer quantizes frame k+1 while the calling thread remaps frame k over the screen,
+ * finishes it and writes it. The output is the same bytes as with one thread. The calling
+ * thread finds and copies the changed rectangle (the caller's frame is only valid during
+ * mc_anim_add()) into one of GIF_JOBS job buffers and hands it over; a failure in the
+ * worker is reported by the next add or finish.
+ *
+ * Timing: frame k is written when frame k+2 arrives: its delay is known when k+1 arrives,
+ * and k+1 is remapped only once k+2 is handed to the worker. Two encoded frames are held,
+ * so that mc_anim_finish() can still move the start of the last one if the end comes less
+ * than 2 cs after it. Memory is a fixed ~19 bytes per pixel of the picture plus
+ * libimagequant's per-frame work, whatever the number of frames.
  */
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +56,7 @@
 #include "imgenc_priv.h"
 
 #define GIF_HELD          2     /* encoded frames waiting for their delay */
+#define GIF_JOBS          2     /* frames between the two stages */
 #define GIF_MIN_DELAY     2     /* cs; players slow shorter delays down to 10 cs */
 #define GIF_MAX_DELAY     65535 /* cs, a 16-bit field */
 #define GIF_MAX_TIME      1e9   /* s, keeps centiseconds far inside int64_t */
@@ -63,15 +76,27 @@ typedef struct gif_frame {
     uint8_t *idx; /* w*h palette indices; owned, width*height bytes allocated */
 } gif_frame;
 
+/* A frame handed from the calling thread to the worker, which adds its palette. */
+typedef struct gif_job {
+    int64_t cs;      /* start, centiseconds */
+    int r[4];        /* changed rectangle [r0,r2) x [r1,r3) */
+    bool unchanged;  /* nothing changed: no palette, one transparent pixel */
+    bool fixed;      /* not the first frame: reserve the transparent entry */
+    uint8_t *work;   /* RGBA, opaque copy of the rectangle; owned, width*height*4 bytes */
+    liq_result *res; /* the palette, set by the worker; owned */
+    int rc;          /* the worker's result */
+    mc_err err;      /* the worker's message when rc < 0 */
+} gif_job;
+
 typedef struct gif_state {
     GifFileType *gif; /* owned; NULL once closed */
     int width, height;
-    liq_attr *attr;   /* owned: quantization */
-    liq_attr *rattr;  /* owned: remapping, see lock_palette() */
+    liq_attr *attr;   /* owned, the worker's: quantization */
+    liq_attr *rattr;  /* owned, the worker's: remapping palettes, see lock_palette() */
+    liq_attr *iattr;  /* owned, the calling thread's: images to remap */
     uint8_t *screen;  /* RGBA, what a player shows after the last encoded frame */
-    uint8_t *prev;    /* RGBA, the last encoded frame as it was given */
-    uint8_t *work;    /* RGBA, opaque copy of the changed rectangle of the new frame */
-    uint8_t *sub;     /* RGBA, subsampled copy of work for the histogram */
+    uint8_t *prev;    /* RGBA, the last frame handed to the worker as it was given */
+    uint8_t *sub;     /* RGBA, the worker's subsampled copy of a job for the histogram */
     void **rows;      /* row pointers into screen for the background image */
     bool have_screen; /* a frame has been encoded */
     bool header_done; /* screen descriptor, global palette and loop extension written */
@@ -80,6 +105,18 @@ typedef struct gif_state {
     int global_n;
     gif_frame held[GIF_HELD];
     int nheld;
+    int64_t last_cs; /* start of the last frame handed over */
+    /* Jobs: the calling thread fills jobs[posted % GIF_JOBS] and counts it in posted, the
+     * worker quantizes jobs[done % GIF_JOBS] and counts it in done, then the calling thread
+     * remaps jobs[taken % GIF_JOBS] and counts it in taken. taken <= done <= posted <=
+     * taken + GIF_JOBS. posted, done and quit are shared, under lock. */
+    gif_job jobs[GIF_JOBS];
+    uint64_t posted, done, taken;
+    bool quit;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t thread;
+    bool has_lock, has_cond, has_thread;
 } gif_state;
 
 /* giflib's error codes, translated once here. */
@@ -116,22 +153,48 @@ static void gif_quality(int quality, int *target, int *colors)
     *colors = c < 16 ? 16 : c > 256 ? 256 : c;
 }
 
+static void *gif_worker(void *arg);
+
+/* Stop and join the worker; a job it is quantizing is finished first. */
+static void gif_stop(gif_state *st)
+{
+    if (!st->has_thread)
+        return;
+    pthread_mutex_lock(&st->lock);
+    st->quit = true;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+    pthread_join(st->thread, NULL);
+    st->has_thread = false;
+}
+
 static void gif_free(void *priv)
 {
     gif_state *st = priv;
     if (!st)
         return;
+    gif_stop(st);
+    if (st->has_cond)
+        pthread_cond_destroy(&st->cond);
+    if (st->has_lock)
+        pthread_mutex_destroy(&st->lock);
+    for (int i = 0; i < GIF_JOBS; i++) {
+        if (st->jobs[i].res)
+            liq_result_destroy(st->jobs[i].res);
+        free(st->jobs[i].work);
+    }
     if (st->gif)
         EGifCloseFile(st->gif, NULL); /* leaves a truncated file for the caller to remove */
     if (st->attr)
         liq_attr_destroy(st->attr);
     if (st->rattr)
         liq_attr_destroy(st->rattr);
+    if (st->iattr)
+        liq_attr_destroy(st->iattr);
     for (int i = 0; i < GIF_HELD; i++)
         free(st->held[i].idx);
     free(st->screen);
     free(st->prev);
-    free(st->work);
     free(st->sub);
     free(st->rows);
     free(st);
@@ -153,15 +216,18 @@ static int gif_open(void **priv, const char *path, const mc_anim_opts *opts, mc_
     size_t n = (size_t)opts->width * (size_t)opts->height;
     st->screen = malloc(n * 4);
     st->prev = malloc(n * 4);
-    st->work = malloc(n * 4);
+    for (int i = 0; i < GIF_JOBS; i++)
+        st->jobs[i].work = malloc(n * 4);
     st->sub = malloc(n);
     st->rows = malloc(sizeof(*st->rows) * (size_t)opts->height);
     for (int i = 0; i < GIF_HELD; i++)
         st->held[i].idx = malloc(n);
     st->attr = liq_attr_create();
     st->rattr = liq_attr_create();
-    if (!st->screen || !st->prev || !st->work || !st->sub || !st->rows || !st->held[0].idx ||
-        !st->held[1].idx || !st->attr || !st->rattr) {
+    st->iattr = liq_attr_create();
+    if (!st->screen || !st->prev || !st->jobs[0].work || !st->jobs[1].work || !st->sub ||
+        !st->rows || !st->held[0].idx || !st->held[1].idx || !st->attr || !st->rattr ||
+        !st->iattr) {
         rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
         goto out;
     }
@@ -193,6 +259,21 @@ static int gif_open(void **priv, const char *path, const mc_anim_opts *opts, mc_
         goto out;
     }
     EGifSetGifVersion(st->gif, true); /* GIF89a: extensions follow */
+    if ((rc = -pthread_mutex_init(&st->lock, NULL)) < 0) {
+        mc_err_set(err, rc, NULL, "gif: pthread_mutex_init: %s", strerror(-rc));
+        goto out;
+    }
+    st->has_lock = true;
+    if ((rc = -pthread_cond_init(&st->cond, NULL)) < 0) {
+        mc_err_set(err, rc, NULL, "gif: pthread_cond_init: %s", strerror(-rc));
+        goto out;
+    }
+    st->has_cond = true;
+    if ((rc = -pthread_create(&st->thread, NULL, gif_worker, st)) < 0) {
+        mc_err_set(err, rc, NULL, "gif: pthread_create: %s", strerror(-rc));
+        goto out;
+    }
+    st->has_thread = true;
     *priv = st;
     st = NULL;
 out:
@@ -320,57 +401,114 @@ static liq_error lock_palette(gif_state *st, liq_result *pal, liq_result **out)
     return le;
 }
 
-/* Quantize the rectangle copied to st->work: from a 2x2-subsampled copy (alternate columns
- * on alternate rows) when it is large. Frames after the first reserve a transparent entry. */
-static int quantize(gif_state *st, liq_image *img, int rw, int rh, liq_result **res, mc_err *err)
+/* The worker's part of job j: quantize its rectangle, from a 2x2-subsampled copy (alternate
+ * columns on alternate rows) when it is large. Frames after the first reserve a transparent
+ * entry. The image quantized has no background: libimagequant's histogram does not use it. */
+static int quantize(gif_state *st, gif_job *j, mc_err *err)
 {
-    liq_image *himg = img, *simg = NULL;
+    int rw = j->r[2] - j->r[0], rh = j->r[3] - j->r[1];
+    liq_image *himg;
     liq_error le = LIQ_OK;
     if ((int64_t)rw * rh >= GIF_SUBSAMPLE_MIN) {
         int sw = rw / 2, sh = rh / 2;
         for (int y = 0; y < sh; y++) {
-            const uint8_t *s = st->work + (size_t)(2 * y) * rw * 4 + (y & 1) * 4;
+            const uint8_t *s = j->work + (size_t)(2 * y) * rw * 4 + (y & 1) * 4;
             uint8_t *d = st->sub + (size_t)y * sw * 4;
             for (int x = 0; x < sw; x++)
                 memcpy(d + 4 * x, s + 8 * x, 4);
         }
-        himg = simg = liq_image_create_rgba(st->attr, st->sub, sw, sh, 0);
-        if (!simg)
-            return liq_fail(err, LIQ_OUT_OF_MEMORY, "image setup");
+        himg = liq_image_create_rgba(st->attr, st->sub, sw, sh, 0);
+    } else {
+        himg = liq_image_create_rgba(st->attr, j->work, rw, rh, 0);
     }
-    if (st->have_screen)
+    if (!himg)
+        return liq_fail(err, LIQ_OUT_OF_MEMORY, "image setup");
+    if (j->fixed)
         le = liq_image_add_fixed_color(himg, (liq_color){0, 0, 0, 0});
-    liq_result *pal = NULL;
+    liq_result *pal = NULL, *res = NULL;
     if (le == LIQ_OK)
         le = liq_image_quantize(himg, st->attr, &pal);
-    if (simg)
-        liq_image_destroy(simg);
+    liq_image_destroy(himg);
     if (le == LIQ_OK)
-        le = lock_palette(st, pal, res);
+        le = lock_palette(st, pal, &res);
     if (pal)
         liq_result_destroy(pal);
     if (le != LIQ_OK)
         return liq_fail(err, le, "quantization");
-    le = liq_set_dithering_level(*res, GIF_DITHER);
+    le = liq_set_dithering_level(res, GIF_DITHER);
     if (le != LIQ_OK) {
-        liq_result_destroy(*res);
-        *res = NULL;
+        liq_result_destroy(res);
         return liq_fail(err, le, "dithering setup");
     }
+    j->res = res;
     return 0;
 }
 
-/* The new frame's rectangle as a libimagequant image, over the screen as background. */
-static int make_image(gif_state *st, const int r[4], liq_image **out, mc_err *err)
+/* The worker: quantizes the jobs in order until told to quit. */
+static void *gif_worker(void *arg)
 {
+    gif_state *st = arg;
+    omp_set_num_threads(1); /* this thread's team size, see gif_open() */
+    pthread_mutex_lock(&st->lock);
+    for (;;) {
+        while (!st->quit && st->done == st->posted)
+            pthread_cond_wait(&st->cond, &st->lock);
+        if (st->quit)
+            break;
+        gif_job *j = &st->jobs[st->done % GIF_JOBS];
+        pthread_mutex_unlock(&st->lock);
+        mc_err_clear(&j->err);
+        j->rc = j->unchanged ? 0 : quantize(st, j, &j->err);
+        pthread_mutex_lock(&st->lock);
+        st->done++;
+        pthread_cond_broadcast(&st->cond);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return NULL;
+}
+
+/* The calling thread's part before the worker's: find the rectangle that changed since the
+ * last frame handed over, copy it to the next job and hand that over. A job is free: add
+ * and finish take one whenever GIF_JOBS are out. */
+static void post(gif_state *st, const uint8_t *rgba, size_t stride, int64_t cs)
+{
+    gif_job *j = &st->jobs[st->posted % GIF_JOBS];
+    int *r = j->r;
+    r[0] = r[1] = 0, r[2] = st->width, r[3] = st->height;
+    j->cs = cs;
+    j->fixed = st->posted > 0;
+    j->unchanged = j->fixed && !changed_rect(st, rgba, stride, r);
+    j->rc = 0;
+    if (!j->unchanged) {
+        int rw = r[2] - r[0], rh = r[3] - r[1];
+        for (int y = 0; y < rh; y++) {
+            const uint8_t *s = rgba + (size_t)(r[1] + y) * stride + (size_t)r[0] * 4;
+            uint8_t *d = j->work + (size_t)y * rw * 4;
+            for (int x = 0; x < rw; x++, s += 4, d += 4)
+                d[0] = s[0], d[1] = s[1], d[2] = s[2], d[3] = 255; /* alpha is not used */
+            memcpy(st->prev + ((size_t)(r[1] + y) * st->width + r[0]) * 4,
+                   j->work + (size_t)y * rw * 4, (size_t)rw * 4);
+        }
+    }
+    st->last_cs = cs;
+    pthread_mutex_lock(&st->lock);
+    st->posted++;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Job j's rectangle as a libimagequant image, over the screen as background. */
+static int make_image(gif_state *st, gif_job *j, liq_image **out, mc_err *err)
+{
+    const int *r = j->r;
     int rw = r[2] - r[0], rh = r[3] - r[1];
-    liq_image *img = liq_image_create_rgba(st->attr, st->work, rw, rh, 0);
+    liq_image *img = liq_image_create_rgba(st->iattr, j->work, rw, rh, 0);
     if (!img)
         return liq_fail(err, LIQ_OUT_OF_MEMORY, "image setup");
     if (st->have_screen) {
         for (int y = 0; y < rh; y++)
             st->rows[y] = st->screen + (((size_t)(r[1] + y) * st->width + r[0]) * 4);
-        liq_image *bg = liq_image_create_rgba_rows(st->attr, st->rows, rw, rh, 0);
+        liq_image *bg = liq_image_create_rgba_rows(st->iattr, st->rows, rw, rh, 0);
         liq_error le = bg ? liq_image_set_background(img, bg) : LIQ_OUT_OF_MEMORY;
         if (le != LIQ_OK) { /* on success img owns bg */
             if (bg)
@@ -426,43 +564,53 @@ static void apply(gif_state *st, gif_frame *f, const liq_palette *p, const int r
     st->have_screen = true;
 }
 
-/* Encode a new frame into f (f->cs already set) and update the screen. */
-static int encode(gif_state *st, const uint8_t *rgba, size_t stride, gif_frame *f, mc_err *err)
+/* Remap job j, quantized, into f (f->cs already set) and update the screen. */
+static int encode(gif_state *st, gif_job *j, gif_frame *f, mc_err *err)
 {
-    int r[4] = {0, 0, st->width, st->height}, rc = 0;
-    liq_image *img = NULL;
-    liq_result *res = NULL;
-    if (st->have_screen && !changed_rect(st, rgba, stride, r)) {
+    if (j->unchanged) {
         /* Nothing changed: one transparent pixel holds the delay. */
         f->x = f->y = 0, f->w = f->h = 1, f->ncolors = 2, f->transparent = 0, f->idx[0] = 0;
         memset(f->colors, 0, sizeof(f->colors[0]) * 2);
         return 0;
     }
-    int rw = r[2] - r[0], rh = r[3] - r[1];
-    for (int y = 0; y < rh; y++) {
-        const uint8_t *s = rgba + (size_t)(r[1] + y) * stride + (size_t)r[0] * 4;
-        uint8_t *d = st->work + (size_t)y * rw * 4;
-        for (int x = 0; x < rw; x++, s += 4, d += 4)
-            d[0] = s[0], d[1] = s[1], d[2] = s[2], d[3] = 255; /* alpha is not used */
-        memcpy(st->prev + ((size_t)(r[1] + y) * st->width + r[0]) * 4,
-               st->work + (size_t)y * rw * 4, (size_t)rw * 4);
-    }
-    rc = make_image(st, r, &img, err);
-    if (rc >= 0)
-        rc = quantize(st, img, rw, rh, &res, err);
+    int rw = j->r[2] - j->r[0], rh = j->r[3] - j->r[1];
+    liq_image *img = NULL;
+    int rc = make_image(st, j, &img, err);
     if (rc < 0)
-        goto out;
-    liq_error le = liq_write_remapped_image(res, img, f->idx, (size_t)rw * rh);
-    if (le != LIQ_OK) {
+        return rc;
+    liq_error le = liq_write_remapped_image(j->res, img, f->idx, (size_t)rw * rh);
+    if (le != LIQ_OK)
         rc = liq_fail(err, le, "remapping");
-        goto out;
+    else
+        apply(st, f, liq_get_palette(j->res), j->r);
+    liq_image_destroy(img);
+    return rc;
+}
+
+/* Wait for the oldest job out to be quantized, then remap it into a held frame, writing
+ * the oldest held frame first when there is no room. */
+static int take(gif_state *st, mc_err *err)
+{
+    gif_job *j = &st->jobs[st->taken % GIF_JOBS];
+    pthread_mutex_lock(&st->lock);
+    while (st->done == st->taken)
+        pthread_cond_wait(&st->cond, &st->lock);
+    pthread_mutex_unlock(&st->lock);
+    st->taken++;
+    int rc = j->rc;
+    if (rc < 0)
+        mc_err_set(err, rc, j->err.code, "%s", j->err.msg);
+    if (rc >= 0 && st->nheld == GIF_HELD)
+        rc = put_oldest(st, st->held[1].cs, err);
+    if (rc >= 0) {
+        gif_frame *f = &st->held[st->nheld];
+        f->cs = j->cs;
+        if ((rc = encode(st, j, f, err)) >= 0)
+            st->nheld++;
     }
-    apply(st, f, liq_get_palette(res), r);
-out:
-    if (res)
-        liq_result_destroy(res);
-    if (img)
-        liq_image_destroy(img);
+    if (j->res)
+        liq_result_destroy(j->res);
+    j->res = NULL;
     return rc;
 }
 
@@ -493,20 +641,16 @@ static int gif_add(void *priv, const uint8_t *rgba, size_t stride, double t, mc_
     if (rc < 0)
         return rc;
     int64_t cs = llround(t * 100);
-    if (st->nheld > 0) {
-        int64_t last = st->held[st->nheld - 1].cs;
-        if (cs - last < GIF_MIN_DELAY)
+    if (st->posted > 0) {
+        if (cs - st->last_cs < GIF_MIN_DELAY)
             return 0;
-        if ((rc = check_delay(cs - last, err)) < 0)
+        if ((rc = check_delay(cs - st->last_cs, err)) < 0)
             return rc;
     }
-    if (st->nheld == GIF_HELD && (rc = put_oldest(st, st->held[1].cs, err)) < 0)
+    post(st, rgba, stride, cs);
+    /* the worker quantizes this frame while the one before is remapped */
+    if (st->posted - st->taken == GIF_JOBS && (rc = take(st, err)) < 0)
         goto out;
-    gif_frame *f = &st->held[st->nheld];
-    f->cs = cs;
-    if ((rc = encode(st, rgba, stride, f, err)) < 0)
-        goto out;
-    st->nheld++;
     rc = 1;
 out:
     if (rc < 0)
@@ -517,10 +661,13 @@ out:
 static int gif_finish(void *priv, double t_end, mc_err *err)
 {
     gif_state *st = priv;
-    if (st->broken || st->nheld == 0)
+    if (st->broken || st->posted == 0)
         return mc_err_set(err, st->broken ? -EIO : -EINVAL, NULL,
                           st->broken ? "gif: the writer failed earlier" : "gif: no frame");
     int rc = check_time(t_end, err);
+    while (rc >= 0 && st->taken < st->posted)
+        rc = take(st, err);
+    gif_stop(st);
     if (rc < 0)
         goto out;
     int64_t end = llround(t_end * 100);

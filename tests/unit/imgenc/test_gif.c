@@ -506,6 +506,16 @@ static void errors(void **state)
     assert_int_equal(mc_anim_frames(a), 1);
     mc_anim_free(&a); /* unfinished */
 
+    /* unfinished with frames at both stages: the worker is joined, its palettes freed */
+    mc_err_clear(&err);
+    assert_int_equal(mc_anim_open(path, &o, &a, &err), 0);
+    for (int k = 0; k < 4; k++) {
+        px[k * 4] = (uint8_t)(40 * k + 10);
+        assert_int_equal(mc_anim_add(a, px, 64, k, &err), 0);
+    }
+    mc_anim_free(&a);
+    memset(px, 0, sizeof(px));
+
     /* a delay GIF cannot hold, and times too far to count in centiseconds */
     mc_err_clear(&err);
     assert_int_equal(mc_anim_open(path, &o, &a, &err), 0);
