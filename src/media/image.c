@@ -228,8 +228,7 @@ static int frame_hash(mc_engine *e, mc_isink *s, const AVFrame *f, uint64_t *out
     if (!s->hash_sws)
         return mc_err_set(e->err, -ENOMEM, NULL, "%s: cannot hash %s frames", s->field,
                           av_get_pix_fmt_name(f->format));
-    sws_scale(s->hash_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
-              dst_ls);
+    sws_scale(s->hash_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_ls);
     uint64_t h = 0;
     for (int y = 0; y < 8; y++)
         for (int x = 0; x < 8; x++)
@@ -351,7 +350,9 @@ static int64_t first_point_from(const mc_isink *s, int64_t lo)
         /* Point k sits at t0 + (2k + 1) * span / (2 * Number). */
         k = av_rescale_rnd(lo - s->t0, 2 * img->number, s->span, AV_ROUND_UP) / 2;
         int64_t t = s->t0 + av_rescale(2 * k + 1, s->span, 2 * img->number);
-        return k >= img->number ? INT64_MAX : t >= lo ? t : s->t0 + av_rescale(2 * k + 3, s->span, 2 * img->number);
+        return k >= img->number ? INT64_MAX
+               : t >= lo        ? t
+                                : s->t0 + av_rescale(2 * k + 3, s->span, 2 * img->number);
     }
     k = av_rescale_rnd(lo - s->t0, s->step.den, (int64_t)s->step.num * AV_TIME_BASE, AV_ROUND_UP);
     return s->t0 + av_rescale(FFMAX(k, s->k) * s->step.num, AV_TIME_BASE, s->step.den);
@@ -396,9 +397,9 @@ static int add_result(mc_engine *e, const mc_isink *s, const mc_ifile *f, mc_res
     mc_stream_info *st = &info.streams[0];
     snprintf(st->type, sizeof(st->type), "%s", vtt ? "subtitle" : "video");
     snprintf(st->codec, sizeof(st->codec), "%s",
-             vtt                            ? "webvtt"
-             : strcmp(f->ext, "jpg") == 0   ? "mjpeg"
-                                            : f->ext);
+             vtt                          ? "webvtt"
+             : strcmp(f->ext, "jpg") == 0 ? "mjpeg"
+                                          : f->ext);
     st->width = f->width;
     st->height = f->height;
     st->sar_num = st->sar_den = 1;
@@ -443,8 +444,8 @@ int mc_images_finish(mc_engine *e, int64_t end, mc_result *res)
                 return rc;
         }
         if (s->n_files > MC_IMAGE_LIST_MAX)
-            mc_log(MC_LOG_INFO, "%s: %zu files written, the first %d listed",
-                   s->field, s->n_files, MC_IMAGE_LIST_MAX);
+            mc_log(MC_LOG_INFO, "%s: %zu files written, the first %d listed", s->field, s->n_files,
+                   MC_IMAGE_LIST_MAX);
     }
     return 0;
 }

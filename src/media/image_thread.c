@@ -27,15 +27,15 @@ typedef struct queued {
 struct mc_iqueue {
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t more;   /* an item arrived, or stop */
-    pthread_cond_t room;   /* an item is done */
+    pthread_cond_t more; /* an item arrived, or stop */
+    pthread_cond_t room; /* an item is done */
     queued items[QUEUE_CAP];
     int head, n;
-    bool busy;             /* the thread is writing an item */
+    bool busy; /* the thread is writing an item */
     bool stop;
-    int rc;                /* first failure, 0 while none */
+    int rc; /* first failure, 0 while none */
     mc_err err;
-    mc_engine view;        /* the engine as the thread sees it: its own error buffer */
+    mc_engine view; /* the engine as the thread sees it: its own error buffer */
 };
 
 static void *image_thread(void *arg)

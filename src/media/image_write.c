@@ -178,9 +178,8 @@ static int build_chain(mc_engine *e, mc_isink *s, const mc_input *in, const AVFr
     AVRational tb = in->fmt->streams[in->vst]->time_base;
     AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : (AVRational){1, 1};
     char args[256];
-    snprintf(args, sizeof(args),
-             "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d", f->width,
-             f->height, f->format, tb.num, tb.den, sar.num, sar.den);
+    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
+             f->width, f->height, f->format, tb.num, tb.den, sar.num, sar.den);
     mc_buf b = {0};
     mc_buf_puts(&b, "null");
     mc_geometry_filters(&b, f, in->rotation, s->width, s->height, (AVRational){1, 1}, s->type,
@@ -330,8 +329,8 @@ static int write_rgba(mc_engine *e, mc_isink *s, const uint8_t *rgba, int stride
             return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
     }
     s->conv->color_range = jpg ? AVCOL_RANGE_JPEG : AVCOL_RANGE_UNSPECIFIED;
-    s->conv_sws = sws_getCachedContext(s->conv_sws, w, h, AV_PIX_FMT_RGBA, w, h, fmt,
-                                       SWS_BICUBIC, NULL, NULL, NULL);
+    s->conv_sws = sws_getCachedContext(s->conv_sws, w, h, AV_PIX_FMT_RGBA, w, h, fmt, SWS_BICUBIC,
+                                       NULL, NULL, NULL);
     if (!s->conv_sws)
         return mc_err_set(e->err, -ENOMEM, NULL, "%s: cannot convert pictures", s->field);
     const uint8_t *src[4] = {rgba};
@@ -412,8 +411,8 @@ static int add_tile(mc_engine *e, mc_isink *s, int64_t t)
     if (!s->sheet) {
         s->sheet = malloc((size_t)s->sheet_w * s->sheet_h * 4);
         if (!s->sheet)
-            return mc_err_set(e->err, -ENOMEM, NULL, "%s: no memory for a %dx%d sheet",
-                              s->field, s->sheet_w, s->sheet_h);
+            return mc_err_set(e->err, -ENOMEM, NULL, "%s: no memory for a %dx%d sheet", s->field,
+                              s->sheet_w, s->sheet_h);
     }
     mc_ifile *f = NULL;
     if (s->on_sheet == 0) {
@@ -435,8 +434,8 @@ static int add_tile(mc_engine *e, mc_isink *s, int64_t t)
         return rc;
     close_cue(s, t);
     free(s->cue_ref);
-    s->cue_ref = mc_asprintf("%s#xywh=%d,%d,%d,%d", sheet_ref(f->uri, s->vtt_uri), x, y,
-                             s->width, s->height);
+    s->cue_ref = mc_asprintf("%s#xywh=%d,%d,%d,%d", sheet_ref(f->uri, s->vtt_uri), x, y, s->width,
+                             s->height);
     if (!s->cue_ref)
         return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
     s->cue_open = true;
@@ -484,8 +483,8 @@ static int add_frame(mc_engine *e, mc_isink *s, int64_t index)
         if ((rc = mc_anim_open(mc_atomic_tmp_path(f->file), &o, &s->anim, e->err)) < 0)
             return rc;
     }
-    rc = mc_anim_add(s->anim, s->pic->data[0], (size_t)s->pic->linesize[0],
-                     (double)index / s->fps, e->err);
+    rc = mc_anim_add(s->anim, s->pic->data[0], (size_t)s->pic->linesize[0], (double)index / s->fps,
+                     e->err);
     return rc < 0 ? rc : 0;
 }
 
