@@ -45,8 +45,7 @@ int mc_anim_open(const char *path, const mc_anim_opts *opts, mc_anim **out, mc_e
 int mc_anim_add(mc_anim *a, const uint8_t *rgba, size_t stride, double t, mc_err *err)
 {
     if (a->finished || !(t >= 0) || !(t > a->last_t) || stride < (size_t)a->opts.width * 4)
-        return mc_err_set(err, -EINVAL, NULL, "%s: frame at %.6f s is out of order", a->w->name,
-                          t);
+        return mc_err_set(err, -EINVAL, NULL, "%s: frame at %.6f s is out of order", a->w->name, t);
     /* The writer returns 1 when it keeps the frame, 0 when it drops it (a GIF frame closer
      * than 2 cs to the one before); only kept frames are counted. */
     int rc = a->w->add(a->priv, rgba, stride, t, err);
