@@ -34,6 +34,16 @@
 static const char *const kind_names[] = {"Snapshots", "Sprites", "Animations"};
 static const char *const exts[] = {"jpg", "png", "webp", "gif"};
 
+/* Time of sample point k (interval and average modes); INT64_MAX past the last one. */
+static int64_t point_at(const mc_isink *s, int64_t k)
+{
+    const mc_image *img = s->img;
+    if (img->mode == MC_SAMPLE_AVERAGE) /* the middles of Number equal parts of the span */
+        return k >= img->number ? INT64_MAX
+                                : s->t0 + av_rescale(2 * k + 1, s->span, 2 * img->number);
+    return s->t0 + av_rescale(k * s->step.num, AV_TIME_BASE, s->step.den);
+}
+
 /* The size pictures would have unscaled: the source's display size, rotation applied. */
 static void display_size(const mc_input *in, int *w, int *h)
 {
@@ -138,7 +148,7 @@ static int plan_sink(mc_engine *e, mc_isink *s, const mc_input *ref)
                               "%s.StartTime: %.3f s is at or beyond the end of the video "
                               "(%.3f s)",
                               s->field, img->start_time, (double)e->total_len / AV_TIME_BASE);
-        s->next = s->t0 + s->span / (2 * img->number);
+        s->next = point_at(s, 0);
     }
     mc_log(MC_LOG_DEBUG, "%s: %dx%d %s pictures", s->field, s->width, s->height, s->ext);
     return 0;
@@ -194,18 +204,13 @@ static void count_taken(mc_isink *s)
  * the next frame is the next point). */
 static void advance(mc_isink *s, int64_t t)
 {
-    const mc_image *img = s->img;
     s->k++;
-    if (img->mode == MC_SAMPLE_AVERAGE) {
-        /* Point k sits at t0 + (2k + 1) * span / (2 * Number). */
-        s->next = s->t0 + av_rescale(2 * s->k + 1, s->span, 2 * img->number);
-        if (s->k >= img->number)
-            s->done = true;
-    } else if (s->step.num > 0) {
-        s->next = s->t0 + av_rescale(s->k * s->step.num, AV_TIME_BASE, s->step.den);
-    } else {
+    if (s->img->mode == MC_SAMPLE_AVERAGE || s->step.num > 0)
+        s->next = point_at(s, s->k);
+    else
         s->next = t;
-    }
+    if (s->next == INT64_MAX)
+        s->done = true;
 }
 
 static int take(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t)
@@ -338,24 +343,22 @@ mc_want mc_images_want(const mc_engine *e)
     return w;
 }
 
-/* The first sample point of `s` at or after `lo`. */
+/* The first sample point of `s` at or after `lo` (interval and average modes). */
 static int64_t first_point_from(const mc_isink *s, int64_t lo)
 {
-    const mc_image *img = s->img;
     lo = FFMAX(lo, s->next);
     if (lo <= s->t0)
         return s->next;
-    int64_t k;
-    if (img->mode == MC_SAMPLE_AVERAGE) {
-        /* Point k sits at t0 + (2k + 1) * span / (2 * Number). */
-        k = av_rescale_rnd(lo - s->t0, 2 * img->number, s->span, AV_ROUND_UP) / 2;
-        int64_t t = s->t0 + av_rescale(2 * k + 1, s->span, 2 * img->number);
-        return k >= img->number ? INT64_MAX
-               : t >= lo        ? t
-                                : s->t0 + av_rescale(2 * k + 3, s->span, 2 * img->number);
-    }
-    k = av_rescale_rnd(lo - s->t0, s->step.den, (int64_t)s->step.num * AV_TIME_BASE, AV_ROUND_UP);
-    return s->t0 + av_rescale(FFMAX(k, s->k) * s->step.num, AV_TIME_BASE, s->step.den);
+    /* An estimate of the point's number from below, then at most a step or two up. */
+    int64_t k = s->img->mode == MC_SAMPLE_AVERAGE
+                    ? av_rescale_rnd(lo - s->t0, 2 * s->img->number, s->span, AV_ROUND_DOWN) / 2
+                    : av_rescale_rnd(lo - s->t0, s->step.den, (int64_t)s->step.num * AV_TIME_BASE,
+                                     AV_ROUND_DOWN);
+    k = FFMAX(k, s->k);
+    int64_t t;
+    while ((t = point_at(s, k)) < lo)
+        k++;
+    return t;
 }
 
 bool mc_images_need(const mc_engine *e, int64_t from, int64_t to)

@@ -58,7 +58,10 @@ struct mc_isink {
     const mc_input *cfg_input;
     int cfg_w, cfg_h, cfg_fmt;
     AVRational cfg_sar;
-    AVFrame *pic;
+    AVFrame *pic;            /* the last picture made, kept for a frame taken again */
+    const AVBufferRef *pic_src; /* ...and the frame it was made from */
+    int64_t pic_pts;
+    const mc_input *pic_input;
 
     /* Writers. */
     AVCodecContext *enc; /* jpg/png stills */

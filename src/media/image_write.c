@@ -508,7 +508,16 @@ static int finish_animation(mc_engine *e, mc_isink *s)
 int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t,
                    int64_t index)
 {
-    int rc = make_picture(e, s, in, f);
+    /* A frame shown across several sample points is taken for each: its picture is made
+     * once. (A pool buffer reused by a later frame comes with another timestamp.) */
+    int rc = 0;
+    if (!s->pic || !s->pic->buf[0] || s->pic_src != f->buf[0] || s->pic_pts != f->pts ||
+        s->pic_input != in) {
+        rc = make_picture(e, s, in, f);
+        s->pic_src = rc >= 0 ? f->buf[0] : NULL;
+        s->pic_pts = f->pts;
+        s->pic_input = in;
+    }
     if (rc < 0)
         return rc;
     switch (s->img->kind) {
@@ -522,7 +531,6 @@ int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame 
         rc = add_frame(e, s, index);
         break;
     }
-    av_frame_unref(s->pic);
     return rc;
 }
 
