@@ -1,5 +1,6 @@
 #include "tmpdir.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -28,6 +29,18 @@ int t_tmpdir_make(const char *prefix)
 int t_tmpdir_remove(void)
 {
     return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int t_tmpdir_group_setup(void **state)
+{
+    (void)state;
+    return t_tmpdir_make(program_invocation_short_name);
+}
+
+int t_tmpdir_group_teardown(void **state)
+{
+    (void)state;
+    return t_tmpdir_remove();
 }
 
 const char *t_tmpdir(void)

@@ -7,6 +7,9 @@
 int t_tmpdir_make(const char *prefix);
 /* Remove it and everything in it; 0 or -1. */
 int t_tmpdir_remove(void);
+/* The same as cmocka group setup/teardown functions, the prefix being the program's name. */
+int t_tmpdir_group_setup(void **state);
+int t_tmpdir_group_teardown(void **state);
 /* Its path (valid between the two). */
 const char *t_tmpdir(void);
 

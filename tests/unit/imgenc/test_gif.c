@@ -29,20 +29,6 @@
 
 /* ---- helpers ---- */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (t_tmpdir_make("gif") < 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return t_tmpdir_remove();
-}
-
 /* A path under this run's folder; the caller frees it. */
 static char *tmp_path(const char *rel)
 {
@@ -562,5 +548,5 @@ int main(void)
         cmocka_unit_test(quality_sets_palette),
         cmocka_unit_test(errors),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, t_tmpdir_group_setup, t_tmpdir_group_teardown);
 }

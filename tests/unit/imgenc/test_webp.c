@@ -30,20 +30,6 @@
 
 /* ---- helpers ---- */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (t_tmpdir_make("webp") < 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return t_tmpdir_remove();
-}
-
 /* A path under this run's folder; the caller frees it. */
 static char *tmp_path(const char *rel)
 {
@@ -673,5 +659,5 @@ int main(void)
         cmocka_unit_test(still_round_trip),
         cmocka_unit_test(still_errors),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, t_tmpdir_group_setup, t_tmpdir_group_teardown);
 }

@@ -27,20 +27,6 @@ static int g_seq;            /* makes each database file name unique */
 
 /* ---- helpers ---- */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (t_tmpdir_make("store") < 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return t_tmpdir_remove();
-}
-
 /* A new database path for one test; caller frees. */
 static char *db_path(const char *name)
 {
@@ -1351,5 +1337,5 @@ int main(void)
         cmocka_unit_test(test_concurrent_inserts),
         cmocka_unit_test(test_open_errors),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, t_tmpdir_group_setup, t_tmpdir_group_teardown);
 }
