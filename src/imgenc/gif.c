@@ -26,14 +26,19 @@
  * - The default quality allows 155 colours and the transparent entry; more colours raise
  *   the size of busy video much faster than its fidelity.
  *
- * Two stages, on two threads: a frame's palette depends only on its own changed rectangle
- * (found against the previous input frame, not the screen: libimagequant's histogram
- * ignores the background, which only the remapper uses), so a worker thread owned by the
- * writer quantizes frame k+1 while the calling thread remaps frame k over the screen,
- * finishes it and writes it. The output is the same bytes as with one thread. The calling
- * thread finds and copies the changed rectangle (the caller's frame is only valid during
- * mc_anim_add()) into one of GIF_JOBS job buffers and hands it over; a failure in the
- * worker is reported by the next add or finish.
+ * Two threads: a frame's palette depends only on its own changed rectangle (found against
+ * the previous input frame, not the screen: libimagequant's histogram ignores the
+ * background, which only the remapper uses), so a worker thread owned by the writer
+ * quantizes frame k+1 while frame k is remapped. Remapping, the costliest step (Floyd-
+ * Steinberg with the background test, ~75 ns a pixel), is split too: the screen is cut
+ * into two bands of rows, the calling thread remaps the top band of every frame and the
+ * worker the bottom one. A band's pixels only ever depend on the same band of the screen,
+ * so the two never wait for each other within a frame; dithering error does not cross the
+ * seam, which does not show. The calling thread finds and copies the changed rectangle
+ * (the caller's frame is only valid during mc_anim_add()) into one of GIF_JOBS job buffers
+ * and hands it over, then joins the two bands, crops and writes. The cut is a fixed row
+ * (none for small pictures), so the output bytes do not depend on timing. A failure in
+ * the worker is reported by the next add or finish.
  *
  * Timing: frame k is written when frame k+2 arrives: its delay is known when k+1 arrives,
  * and k+1 is remapped only once k+2 is handed to the worker. Two encoded frames are held,
@@ -65,6 +70,7 @@
 #define GIF_REMAP_SPEED   8     /* remapping: no dither map */
 #define GIF_DITHER        0.5f
 #define GIF_SUBSAMPLE_MIN 16384 /* pixels in a rectangle before its histogram is subsampled */
+#define GIF_SPLIT_MIN     32768 /* pixels in a picture before it is remapped in two bands */
 
 /* A frame encoded and waiting for its delay. */
 typedef struct gif_frame {
@@ -76,29 +82,41 @@ typedef struct gif_frame {
     uint8_t *idx; /* w*h palette indices; owned, width*height bytes allocated */
 } gif_frame;
 
-/* A frame handed from the calling thread to the worker, which adds its palette. */
+/* A frame handed from the calling thread to the worker, which adds its palette; then each
+ * thread remaps its band of it. */
 typedef struct gif_job {
-    int64_t cs;      /* start, centiseconds */
-    int r[4];        /* changed rectangle [r0,r2) x [r1,r3) */
-    bool unchanged;  /* nothing changed: no palette, one transparent pixel */
-    bool fixed;      /* not the first frame: reserve the transparent entry */
-    uint8_t *work;   /* RGBA, opaque copy of the rectangle; owned, width*height*4 bytes */
-    liq_result *res; /* the palette, set by the worker; owned */
-    int rc;          /* the worker's result */
-    mc_err err;      /* the worker's message when rc < 0 */
+    int64_t cs;         /* start, centiseconds */
+    int r[4];           /* changed rectangle [r0,r2) x [r1,r3) */
+    bool unchanged;     /* nothing changed: no palette, one transparent pixel */
+    bool fixed;         /* not the first frame: transparent entry, the screen as background */
+    uint8_t *work;      /* RGBA, opaque copy of the rectangle; owned, width*height*4 bytes */
+    uint8_t *idx;       /* the rectangle's palette indices; owned, width*height bytes */
+    liq_palette pal;    /* the palette, set by the worker */
+    liq_palette out[2]; /* per band: the palette as remapped, in the order of the indices */
+    int drawn[2][4];    /* per band: what was drawn, rectangle coordinates; empty when x0 >= x1 */
+    int rc;             /* the worker's result: quantizing */
+    mc_err err;         /* its message when rc < 0 */
+    int brc;            /* the worker's result: remapping band 1 */
+    mc_err berr;        /* its message when brc < 0 */
 } gif_job;
+
+/* A band of screen rows and what its thread remaps it with: band 0 is the calling
+ * thread's, band 1 the worker's. */
+typedef struct gif_band {
+    int y0, y1;      /* screen rows [y0, y1); empty when y0 == y1 */
+    liq_attr *rattr; /* owned: palettes locked for remapping, see lock_palette() */
+    liq_attr *iattr; /* owned: images to remap */
+    void **rows;     /* owned: row pointers into the screen, the background */
+} gif_band;
 
 typedef struct gif_state {
     GifFileType *gif; /* owned; NULL once closed */
     int width, height;
-    liq_attr *attr;   /* owned, the worker's: quantization */
-    liq_attr *rattr;  /* owned, the worker's: remapping palettes, see lock_palette() */
-    liq_attr *iattr;  /* owned, the calling thread's: images to remap */
+    liq_attr *attr; /* owned, the worker's: quantization */
+    gif_band band[2];
     uint8_t *screen;  /* RGBA, what a player shows after the last encoded frame */
     uint8_t *prev;    /* RGBA, the last frame handed to the worker as it was given */
     uint8_t *sub;     /* RGBA, the worker's subsampled copy of a job for the histogram */
-    void **rows;      /* row pointers into screen for the background image */
-    bool have_screen; /* a frame has been encoded */
     bool header_done; /* screen descriptor, global palette and loop extension written */
     bool broken;      /* a call failed: the file is no longer written */
     GifColorType global[256];
@@ -107,11 +125,13 @@ typedef struct gif_state {
     int nheld;
     int64_t last_cs; /* start of the last frame handed over */
     /* Jobs: the calling thread fills jobs[posted % GIF_JOBS] and counts it in posted, the
-     * worker quantizes jobs[done % GIF_JOBS] and counts it in done, then the calling thread
-     * remaps jobs[taken % GIF_JOBS] and counts it in taken. taken <= done <= posted <=
-     * taken + GIF_JOBS. posted, done and quit are shared, under lock. */
+     * worker quantizes jobs[done % GIF_JOBS] and counts it in done, then remaps band 1 of
+     * jobs[bdone % GIF_JOBS] and counts it in bdone (before quantizing the next), while
+     * the calling thread remaps band 0 of jobs[taken % GIF_JOBS], joins the bands and
+     * counts it in taken. taken <= bdone <= done <= posted <= taken + GIF_JOBS. posted,
+     * done, bdone and quit are shared, under lock. */
     gif_job jobs[GIF_JOBS];
-    uint64_t posted, done, taken;
+    uint64_t posted, done, bdone, taken;
     bool quit;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -179,24 +199,26 @@ static void gif_free(void *priv)
     if (st->has_lock)
         pthread_mutex_destroy(&st->lock);
     for (int i = 0; i < GIF_JOBS; i++) {
-        if (st->jobs[i].res)
-            liq_result_destroy(st->jobs[i].res);
         free(st->jobs[i].work);
+        free(st->jobs[i].idx);
     }
     if (st->gif)
         EGifCloseFile(st->gif, NULL); /* leaves a truncated file for the caller to remove */
     if (st->attr)
         liq_attr_destroy(st->attr);
-    if (st->rattr)
-        liq_attr_destroy(st->rattr);
-    if (st->iattr)
-        liq_attr_destroy(st->iattr);
+    for (int i = 0; i < 2; i++) {
+        gif_band *b = &st->band[i];
+        if (b->rattr)
+            liq_attr_destroy(b->rattr);
+        if (b->iattr)
+            liq_attr_destroy(b->iattr);
+        free(b->rows);
+    }
     for (int i = 0; i < GIF_HELD; i++)
         free(st->held[i].idx);
     free(st->screen);
     free(st->prev);
     free(st->sub);
-    free(st->rows);
     free(st);
 }
 
@@ -216,26 +238,38 @@ static int gif_open(void **priv, const char *path, const mc_anim_opts *opts, mc_
     size_t n = (size_t)opts->width * (size_t)opts->height;
     st->screen = malloc(n * 4);
     st->prev = malloc(n * 4);
-    for (int i = 0; i < GIF_JOBS; i++)
-        st->jobs[i].work = malloc(n * 4);
     st->sub = malloc(n);
-    st->rows = malloc(sizeof(*st->rows) * (size_t)opts->height);
-    for (int i = 0; i < GIF_HELD; i++)
-        st->held[i].idx = malloc(n);
     st->attr = liq_attr_create();
-    st->rattr = liq_attr_create();
-    st->iattr = liq_attr_create();
-    if (!st->screen || !st->prev || !st->jobs[0].work || !st->jobs[1].work || !st->sub ||
-        !st->rows || !st->held[0].idx || !st->held[1].idx || !st->attr || !st->rattr ||
-        !st->iattr) {
+    bool ok = st->screen && st->prev && st->sub && st->attr;
+    for (int i = 0; i < GIF_JOBS; i++) {
+        st->jobs[i].work = malloc(n * 4);
+        st->jobs[i].idx = malloc(n);
+        ok = ok && st->jobs[i].work && st->jobs[i].idx;
+    }
+    for (int i = 0; i < GIF_HELD; i++)
+        ok = ok && (st->held[i].idx = malloc(n));
+    /* two bands only when remapping is worth a second thread */
+    int split = n >= GIF_SPLIT_MIN && opts->height >= 2 ? opts->height / 2 : opts->height;
+    liq_error le = LIQ_OK;
+    for (int i = 0; i < 2; i++) {
+        gif_band *b = &st->band[i];
+        b->y0 = i ? split : 0;
+        b->y1 = i ? opts->height : split;
+        b->rattr = liq_attr_create();
+        b->iattr = liq_attr_create();
+        b->rows = malloc(sizeof(*b->rows) * (size_t)opts->height);
+        ok = ok && b->rattr && b->iattr && b->rows;
+        if (ok)
+            le = le == LIQ_OK ? liq_set_speed(b->rattr, GIF_REMAP_SPEED) : le;
+    }
+    if (!ok) {
         rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
         goto out;
     }
     int target, colors;
     gif_quality(opts->quality, &target, &colors);
-    liq_error le = liq_set_speed(st->attr, GIF_LIQ_SPEED);
     if (le == LIQ_OK)
-        le = liq_set_speed(st->rattr, GIF_REMAP_SPEED);
+        le = liq_set_speed(st->attr, GIF_LIQ_SPEED);
     if (le == LIQ_OK)
         le = liq_set_quality(st->attr, 0, target);
     if (le == LIQ_OK)
@@ -377,27 +411,30 @@ static bool changed_rect(const gif_state *st, const uint8_t *rgba, size_t stride
 }
 
 /*
- * The palette of `pal` in a result of its own for remapping, every colour fixed: made at
- * speed 8, it remaps without a dither map (and without retouching the palette). At speed 7
- * the dither map comes and goes with the number of OpenMP threads, its extra pass nearly
+ * Palette p in a result of its own for remapping, every colour fixed, made with rattr at
+ * speed 8: it remaps without a dither map (and without retouching the palette). At speed
+ * 7 the dither map comes and goes with the number of OpenMP threads, its extra pass nearly
  * doubled the remapping time for files ~4% smaller, and its OpenMP loops stall badly when
- * other jobs hold the cores.
+ * other jobs hold the cores. Each band locks its own: a result remaps one image at a time.
  */
-static liq_error lock_palette(gif_state *st, liq_result *pal, liq_result **out)
+static liq_error lock_palette(liq_attr *rattr, const liq_palette *p, liq_result **out)
 {
-    const liq_palette *p = liq_get_palette(pal);
-    liq_error le = liq_set_max_colors(st->rattr, p->count < 2 ? 2 : (int)p->count);
-    liq_histogram *h = le == LIQ_OK ? liq_histogram_create(st->rattr) : NULL;
+    liq_error le = liq_set_max_colors(rattr, p->count < 2 ? 2 : (int)p->count);
+    liq_histogram *h = le == LIQ_OK ? liq_histogram_create(rattr) : NULL;
     if (!h)
         return le == LIQ_OK ? LIQ_OUT_OF_MEMORY : le;
     /* a histogram needs a colour besides the fixed ones; it is dropped as a duplicate */
     liq_histogram_entry e = {.color = p->entries[0], .count = 1};
-    le = liq_histogram_add_colors(h, st->rattr, &e, 1, 0);
+    le = liq_histogram_add_colors(h, rattr, &e, 1, 0);
     for (unsigned i = 0; i < p->count && le == LIQ_OK; i++)
         le = liq_histogram_add_fixed_color(h, p->entries[i], 0);
     if (le == LIQ_OK)
-        le = liq_histogram_quantize(h, st->rattr, out);
+        le = liq_histogram_quantize(h, rattr, out);
     liq_histogram_destroy(h);
+    if (le == LIQ_OK && (le = liq_set_dithering_level(*out, GIF_DITHER)) != LIQ_OK) {
+        liq_result_destroy(*out);
+        *out = NULL;
+    }
     return le;
 }
 
@@ -425,42 +462,116 @@ static int quantize(gif_state *st, gif_job *j, mc_err *err)
         return liq_fail(err, LIQ_OUT_OF_MEMORY, "image setup");
     if (j->fixed)
         le = liq_image_add_fixed_color(himg, (liq_color){0, 0, 0, 0});
-    liq_result *pal = NULL, *res = NULL;
+    liq_result *pal = NULL;
     if (le == LIQ_OK)
         le = liq_image_quantize(himg, st->attr, &pal);
     liq_image_destroy(himg);
-    if (le == LIQ_OK)
-        le = lock_palette(st, pal, &res);
-    if (pal)
-        liq_result_destroy(pal);
     if (le != LIQ_OK)
         return liq_fail(err, le, "quantization");
-    le = liq_set_dithering_level(res, GIF_DITHER);
-    if (le != LIQ_OK) {
-        liq_result_destroy(res);
-        return liq_fail(err, le, "dithering setup");
-    }
-    j->res = res;
+    j->pal = *liq_get_palette(pal);
+    liq_result_destroy(pal);
     return 0;
 }
 
-/* The worker: quantizes the jobs in order until told to quit. */
+/*
+ * Draw rows [ya, yb) of job j's rectangle, remapped with palette p, on the screen. Every
+ * transparent palette entry (libimagequant may leave more than one) becomes the first one,
+ * so do colours already on screen. drawn gets the bounding box of the rest.
+ */
+static void draw(gif_state *st, gif_job *j, const liq_palette *p, int ya, int yb, int drawn[4])
+{
+    const int *r = j->r;
+    int rw = r[2] - r[0], tr = -1;
+    for (int i = 0; i < (int)p->count && j->fixed && tr < 0; i++)
+        tr = p->entries[i].a == 0 ? i : -1;
+    int bx0 = rw, bx1 = 0, by0 = -1, by1 = 0;
+    for (int y = ya; y < yb; y++) {
+        uint8_t *s = st->screen + ((size_t)y * st->width + r[0]) * 4;
+        uint8_t *ix = j->idx + (size_t)(y - r[1]) * rw;
+        for (int x = 0; x < rw; x++, s += 4) {
+            const liq_color *c = &p->entries[ix[x]];
+            if (tr >= 0 && (c->a == 0 || (c->r == s[0] && c->g == s[1] && c->b == s[2]))) {
+                ix[x] = (uint8_t)tr;
+                continue;
+            }
+            s[0] = c->r, s[1] = c->g, s[2] = c->b, s[3] = 255;
+            bx0 = x < bx0 ? x : bx0;
+            bx1 = x + 1 > bx1 ? x + 1 : bx1;
+            by0 = by0 < 0 ? y - r[1] : by0;
+            by1 = y - r[1] + 1;
+        }
+    }
+    drawn[0] = bx0, drawn[1] = by0, drawn[2] = bx1, drawn[3] = by1;
+}
+
+/* Remap band b's rows of job j, quantized, and draw them on the screen (which the band's
+ * thread alone touches in those rows). */
+static int remap_band(gif_state *st, int band, gif_job *j, mc_err *err)
+{
+    const gif_band *b = &st->band[band];
+    const int *r = j->r;
+    int rw = r[2] - r[0], ya = r[1] > b->y0 ? r[1] : b->y0, yb = r[3] < b->y1 ? r[3] : b->y1;
+    int *drawn = j->drawn[band];
+    drawn[0] = rw, drawn[2] = 0;
+    if (j->unchanged || ya >= yb)
+        return 0;
+    liq_result *res = NULL;
+    liq_error le = lock_palette(b->rattr, &j->pal, &res);
+    if (le != LIQ_OK)
+        return liq_fail(err, le, "palette setup");
+    size_t off = (size_t)(ya - r[1]) * rw;
+    int n = yb - ya;
+    liq_image *img = liq_image_create_rgba(b->iattr, j->work + off * 4, rw, n, 0);
+    if (!img)
+        le = LIQ_OUT_OF_MEMORY;
+    if (img && j->fixed) {
+        for (int y = 0; y < n; y++)
+            b->rows[y] = st->screen + (((size_t)(ya + y) * st->width + r[0]) * 4);
+        liq_image *bg = liq_image_create_rgba_rows(b->iattr, b->rows, rw, n, 0);
+        le = bg ? liq_image_set_background(img, bg) : LIQ_OUT_OF_MEMORY;
+        if (le != LIQ_OK && bg) /* on success img owns bg */
+            liq_image_destroy(bg);
+    }
+    if (le == LIQ_OK)
+        le = liq_write_remapped_image(res, img, j->idx + off, (size_t)rw * n);
+    if (le == LIQ_OK) {
+        const liq_palette *p = liq_get_palette(res);
+        j->out[band] = *p;
+        draw(st, j, p, ya, yb, drawn);
+    }
+    if (img)
+        liq_image_destroy(img);
+    liq_result_destroy(res);
+    return le == LIQ_OK ? 0 : liq_fail(err, le, "remapping");
+}
+
+/* The worker: band 1 of each quantized job first, then the next job's palette, until told
+ * to quit. */
 static void *gif_worker(void *arg)
 {
     gif_state *st = arg;
     omp_set_num_threads(1); /* this thread's team size, see gif_open() */
     pthread_mutex_lock(&st->lock);
     for (;;) {
-        while (!st->quit && st->done == st->posted)
+        while (!st->quit && st->bdone == st->done && st->done == st->posted)
             pthread_cond_wait(&st->cond, &st->lock);
         if (st->quit)
             break;
-        gif_job *j = &st->jobs[st->done % GIF_JOBS];
+        bool remap = st->bdone < st->done;
+        gif_job *j = &st->jobs[(remap ? st->bdone : st->done) % GIF_JOBS];
         pthread_mutex_unlock(&st->lock);
-        mc_err_clear(&j->err);
-        j->rc = j->unchanged ? 0 : quantize(st, j, &j->err);
+        if (remap) {
+            mc_err_clear(&j->berr);
+            j->brc = j->rc < 0 ? 0 : remap_band(st, 1, j, &j->berr);
+        } else {
+            mc_err_clear(&j->err);
+            j->rc = j->unchanged ? 0 : quantize(st, j, &j->err);
+        }
         pthread_mutex_lock(&st->lock);
-        st->done++;
+        if (remap)
+            st->bdone++;
+        else
+            st->done++;
         pthread_cond_broadcast(&st->cond);
     }
     pthread_mutex_unlock(&st->lock);
@@ -478,7 +589,7 @@ static void post(gif_state *st, const uint8_t *rgba, size_t stride, int64_t cs)
     j->cs = cs;
     j->fixed = st->posted > 0;
     j->unchanged = j->fixed && !changed_rect(st, rgba, stride, r);
-    j->rc = 0;
+    j->rc = j->brc = 0;
     if (!j->unchanged) {
         int rw = r[2] - r[0], rh = r[3] - r[1];
         for (int y = 0; y < rh; y++) {
@@ -497,75 +608,9 @@ static void post(gif_state *st, const uint8_t *rgba, size_t stride, int64_t cs)
     pthread_mutex_unlock(&st->lock);
 }
 
-/* Job j's rectangle as a libimagequant image, over the screen as background. */
-static int make_image(gif_state *st, gif_job *j, liq_image **out, mc_err *err)
-{
-    const int *r = j->r;
-    int rw = r[2] - r[0], rh = r[3] - r[1];
-    liq_image *img = liq_image_create_rgba(st->iattr, j->work, rw, rh, 0);
-    if (!img)
-        return liq_fail(err, LIQ_OUT_OF_MEMORY, "image setup");
-    if (st->have_screen) {
-        for (int y = 0; y < rh; y++)
-            st->rows[y] = st->screen + (((size_t)(r[1] + y) * st->width + r[0]) * 4);
-        liq_image *bg = liq_image_create_rgba_rows(st->iattr, st->rows, rw, rh, 0);
-        liq_error le = bg ? liq_image_set_background(img, bg) : LIQ_OUT_OF_MEMORY;
-        if (le != LIQ_OK) { /* on success img owns bg */
-            if (bg)
-                liq_image_destroy(bg);
-            liq_image_destroy(img);
-            return liq_fail(err, le, "background setup");
-        }
-    }
-    *out = img;
-    return 0;
-}
-
-/*
- * Finish frame f from its remapped indices: every transparent palette entry (libimagequant
- * may leave more than one) becomes f->transparent, so do colours already on screen; the
- * others are drawn on the screen. The rectangle shrinks to what is drawn.
- */
-static void apply(gif_state *st, gif_frame *f, const liq_palette *p, const int r[4])
-{
-    int rw = r[2] - r[0], rh = r[3] - r[1], tr = NO_TRANSPARENT_COLOR;
-    f->ncolors = (int)p->count;
-    for (int i = 0; i < (int)p->count; i++) {
-        const liq_color *c = &p->entries[i];
-        f->colors[i] = (GifColorType){c->r, c->g, c->b};
-        if (c->a == 0 && tr < 0)
-            tr = i;
-    }
-    f->transparent = st->have_screen ? tr : NO_TRANSPARENT_COLOR;
-    int bx0 = rw, bx1 = 0, by0 = -1, by1 = 0;
-    for (int y = 0; y < rh; y++) {
-        uint8_t *s = st->screen + ((size_t)(r[1] + y) * st->width + r[0]) * 4;
-        uint8_t *ix = f->idx + (size_t)y * rw;
-        for (int x = 0; x < rw; x++, s += 4) {
-            const liq_color *c = &p->entries[ix[x]];
-            if (f->transparent >= 0 &&
-                (c->a == 0 || (c->r == s[0] && c->g == s[1] && c->b == s[2]))) {
-                ix[x] = (uint8_t)f->transparent;
-                continue;
-            }
-            s[0] = c->r, s[1] = c->g, s[2] = c->b, s[3] = 255;
-            bx0 = x < bx0 ? x : bx0;
-            bx1 = x + 1 > bx1 ? x + 1 : bx1;
-            by0 = by0 < 0 ? y : by0;
-            by1 = y + 1;
-        }
-    }
-    if (by0 < 0) /* all transparent: keep one pixel */
-        bx0 = by0 = 0, bx1 = by1 = 1;
-    int nw = bx1 - bx0, nh = by1 - by0;
-    for (int y = 0; y < nh; y++) /* in place: rows only move towards the start */
-        memmove(f->idx + (size_t)y * nw, f->idx + (size_t)(by0 + y) * rw + bx0, (size_t)nw);
-    f->x = r[0] + bx0, f->y = r[1] + by0, f->w = nw, f->h = nh;
-    st->have_screen = true;
-}
-
-/* Remap job j, quantized, into f (f->cs already set) and update the screen. */
-static int encode(gif_state *st, gif_job *j, gif_frame *f, mc_err *err)
+/* Join the two bands of job j, both remapped, into frame f (f->cs already set): the
+ * palette, the transparent entry, and the indices cropped to what was drawn. */
+static int join(gif_state *st, gif_job *j, gif_frame *f, mc_err *err)
 {
     if (j->unchanged) {
         /* Nothing changed: one transparent pixel holds the delay. */
@@ -573,22 +618,43 @@ static int encode(gif_state *st, gif_job *j, gif_frame *f, mc_err *err)
         memset(f->colors, 0, sizeof(f->colors[0]) * 2);
         return 0;
     }
-    int rw = j->r[2] - j->r[0], rh = j->r[3] - j->r[1];
-    liq_image *img = NULL;
-    int rc = make_image(st, j, &img, err);
-    if (rc < 0)
-        return rc;
-    liq_error le = liq_write_remapped_image(j->res, img, f->idx, (size_t)rw * rh);
-    if (le != LIQ_OK)
-        rc = liq_fail(err, le, "remapping");
-    else
-        apply(st, f, liq_get_palette(j->res), j->r);
-    liq_image_destroy(img);
-    return rc;
+    const int *r = j->r, *d0 = j->drawn[0], *d1 = j->drawn[1];
+    bool top = r[1]<st->band[0].y1, bottom = r[3]> st->band[1].y0;
+    /* the same palette locked twice comes out in the same order: checked, not assumed */
+    if (top && bottom && memcmp(&j->out[0], &j->out[1], sizeof(j->out[0])))
+        return mc_err_set(err, -EIO, NULL, "gif: the bands were remapped to different palettes");
+    const liq_palette *p = &j->out[top ? 0 : 1];
+    f->ncolors = (int)p->count;
+    f->transparent = NO_TRANSPARENT_COLOR;
+    for (int i = 0; i < (int)p->count; i++) {
+        const liq_color *c = &p->entries[i];
+        f->colors[i] = (GifColorType){c->r, c->g, c->b};
+        if (c->a == 0 && j->fixed && f->transparent < 0)
+            f->transparent = i;
+    }
+    int rw = r[2] - r[0], bx0, by0, bx1, by1;
+    if (d0[0] < d0[2] && d1[0] < d1[2]) { /* rows of band 0 come first */
+        bx0 = d0[0] < d1[0] ? d0[0] : d1[0], bx1 = d0[2] > d1[2] ? d0[2] : d1[2];
+        by0 = d0[1], by1 = d1[3];
+    } else if (d0[0] < d0[2] || d1[0] < d1[2]) {
+        const int *d = d0[0] < d0[2] ? d0 : d1;
+        bx0 = d[0], by0 = d[1], bx1 = d[2], by1 = d[3];
+    } else { /* all transparent: keep one pixel */
+        bx0 = by0 = 0, bx1 = by1 = 1;
+    }
+    int nw = bx1 - bx0, nh = by1 - by0;
+    for (int y = 0; y < nh; y++) /* in place: rows only move towards the start */
+        memmove(j->idx + (size_t)y * nw, j->idx + (size_t)(by0 + y) * rw + bx0, (size_t)nw);
+    uint8_t *idx = f->idx; /* the frame takes the indices, the job the frame's buffer */
+    f->idx = j->idx;
+    j->idx = idx;
+    f->x = r[0] + bx0, f->y = r[1] + by0, f->w = nw, f->h = nh;
+    return 0;
 }
 
-/* Wait for the oldest job out to be quantized, then remap it into a held frame, writing
- * the oldest held frame first when there is no room. */
+/* Wait for the oldest job out to be quantized, remap band 0 of it, wait for the worker's
+ * band 1 and join them into a held frame, writing the oldest held frame first when there
+ * is no room. */
 static int take(gif_state *st, mc_err *err)
 {
     gif_job *j = &st->jobs[st->taken % GIF_JOBS];
@@ -596,21 +662,27 @@ static int take(gif_state *st, mc_err *err)
     while (st->done == st->taken)
         pthread_cond_wait(&st->cond, &st->lock);
     pthread_mutex_unlock(&st->lock);
-    st->taken++;
     int rc = j->rc;
     if (rc < 0)
         mc_err_set(err, rc, j->err.code, "%s", j->err.msg);
     if (rc >= 0 && st->nheld == GIF_HELD)
         rc = put_oldest(st, st->held[1].cs, err);
+    if (rc >= 0)
+        rc = remap_band(st, 0, j, err);
+    /* the job is free only once the worker is done with it, even after a failure */
+    pthread_mutex_lock(&st->lock);
+    while (st->bdone == st->taken)
+        pthread_cond_wait(&st->cond, &st->lock);
+    pthread_mutex_unlock(&st->lock);
+    st->taken++;
+    if (rc >= 0 && j->brc < 0)
+        rc = mc_err_set(err, j->brc, j->berr.code, "%s", j->berr.msg);
     if (rc >= 0) {
         gif_frame *f = &st->held[st->nheld];
         f->cs = j->cs;
-        if ((rc = encode(st, j, f, err)) >= 0)
+        if ((rc = join(st, j, f, err)) >= 0)
             st->nheld++;
     }
-    if (j->res)
-        liq_result_destroy(j->res);
-    j->res = NULL;
     return rc;
 }
 

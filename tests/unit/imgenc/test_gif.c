@@ -26,7 +26,6 @@
 #include "mc_imgenc.h"
 #include "mc_str.h"
 
-
 /* ---- helpers ---- */
 
 /* A path under this run's folder; the caller frees it. */
@@ -189,6 +188,35 @@ static diff compare(GifFileType *g, const anim_spec *s, const int *kept)
     return d;
 }
 
+/* Mean absolute error of the 4x4 block averages whose rows are [y0, y0 + 4), all frames:
+ * what dithering keeps, measured along one line of the picture. */
+static double row_block_error(GifFileType *g, const anim_spec *s, int y0)
+{
+    int w = s->w, h = s->h;
+    uint8_t *canvas = calloc((size_t)w * h, 3), *prev = calloc((size_t)w * h, 3);
+    uint8_t *src = malloc((size_t)w * h * 4);
+    assert_true(canvas && prev && src && y0 + 4 <= h);
+    double e = 0;
+    int n = 0;
+    for (int i = 0; i < g->ImageCount; i++) {
+        compose(g, i, canvas, prev);
+        s->fill(src, w, h, i);
+        for (int bx = 0; bx + 4 <= w; bx += 4)
+            for (int c = 0; c < 3; c++, n++) {
+                int sum = 0;
+                for (int y = y0; y < y0 + 4; y++)
+                    for (int x = bx; x < bx + 4; x++)
+                        sum +=
+                            canvas[((size_t)y * w + x) * 3 + c] - src[((size_t)y * w + x) * 4 + c];
+                e += fabs(sum / 16.0);
+            }
+    }
+    free(canvas);
+    free(prev);
+    free(src);
+    return e / n;
+}
+
 /* ---- frame patterns ---- */
 
 /* A smooth diagonal gradient that drifts with k. */
@@ -236,6 +264,24 @@ static void fill_static_square(uint8_t *p, int w, int h, int k)
     for (int y = 20; y < 28; y++)
         for (int x = 10 + 2 * k; x < 18 + 2 * k; x++)
             memcpy(p + ((size_t)y * w + x) * 4, (uint8_t[]){255, 255, 0, 255}, 4);
+}
+
+/* 256 x 160 flat colours with squares that change only the top half (frame 1), only the
+ * bottom half (2, 3), across the middle row (4), nothing (5), everything (6). */
+static void fill_halves(uint8_t *p, int w, int h, int k)
+{
+    const uint8_t bg[3] = {k < 6 ? 30 : 240, 120, k < 6 ? 200 : 20};
+    const struct {
+        int x, y, from, to; /* drawn in frames [from, to] */
+    } sq[] = {{10, 10, 0, 0}, {14, 10, 1, 6}, {100, 120, 2, 2}, {104, 120, 3, 6}, {180, 74, 4, 6}};
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++, p += 4) {
+            p[0] = bg[0], p[1] = bg[1], p[2] = bg[2], p[3] = 255;
+            for (size_t i = 0; i < sizeof(sq) / sizeof(sq[0]); i++)
+                if (k >= sq[i].from && k <= sq[i].to && x >= sq[i].x && x < sq[i].x + 12 &&
+                    y >= sq[i].y && y < sq[i].y + 12)
+                    p[0] = 250, p[1] = 220, p[2] = (uint8_t)(40 * i);
+        }
 }
 
 /* ---- tests ---- */
@@ -444,6 +490,46 @@ static void quality_sets_palette(void **state)
     free(lo);
 }
 
+/* A picture of 32768 pixels or more is remapped in two bands of rows on two threads; the
+ * frames join exactly, each cropped to what changed wherever that is, and the dithering
+ * seam in the middle does not show. */
+static void two_bands_join(void **state)
+{
+    (void)state;
+    char *path = tmp_path("halves.gif");
+    anim_spec s = {.w = 256, .h = 160, .n = 7, .fps = 10, .t_end = 0.7, .fill = fill_halves};
+    assert_int_equal(write_anim(path, &s), 7);
+    GifFileType *g = slurp(path);
+    assert_int_equal(g->ImageCount, 7);
+    assert_true(compare(g, &s, NULL).worst == 0.0);
+    const GifImageDesc *d = &g->SavedImages[1].ImageDesc; /* the top square moved */
+    assert_true(d->Top >= 10 && d->Top + d->Height <= 22 && d->Width <= 16);
+    for (int i = 2; i <= 3; i++) { /* the bottom one came, then moved */
+        d = &g->SavedImages[i].ImageDesc;
+        assert_true(d->Top >= 120 && d->Top + d->Height <= 132 && d->Width <= 16);
+    }
+    d = &g->SavedImages[4].ImageDesc; /* one square across the middle */
+    assert_true(d->Top == 74 && d->Height == 12 && d->Left == 180 && d->Width == 12);
+    d = &g->SavedImages[5].ImageDesc;
+    assert_int_equal(d->Width * d->Height, 1);
+    d = &g->SavedImages[6].ImageDesc; /* new background: everything but the squares */
+    assert_true(d->Left == 0 && d->Top == 0 && d->Width == 256 && d->Height == 160);
+    unslurp(g);
+    free(path);
+
+    path = tmp_path("gradient_bands.gif");
+    anim_spec q = {.w = 256, .h = 160, .n = 4, .fps = 10, .t_end = 0.4, .fill = fill_gradient};
+    assert_int_equal(write_anim(path, &q), 4);
+    g = slurp(path);
+    diff df = compare(g, &q, NULL);
+    assert_true(df.mean < 5.5);
+    assert_true(df.block < 1.5);
+    /* 4x4 blocks on the seam (rows 78..81) about as close as inside the top band */
+    assert_true(row_block_error(g, &q, 78) < 1.3 * row_block_error(g, &q, 38));
+    unslurp(g);
+    free(path);
+}
+
 /* Every failure comes back as a negative code with a message; nothing leaks, and free
  * works on a writer that failed or never got a frame. */
 static void errors(void **state)
@@ -540,13 +626,10 @@ static void errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(delays_loop_and_screen),
-        cmocka_unit_test(pixels_survive),
-        cmocka_unit_test(static_scene_is_cheap),
-        cmocka_unit_test(fast_frames_are_dropped),
-        cmocka_unit_test(last_frame_gets_two_cs),
-        cmocka_unit_test(quality_sets_palette),
-        cmocka_unit_test(errors),
+        cmocka_unit_test(delays_loop_and_screen), cmocka_unit_test(pixels_survive),
+        cmocka_unit_test(static_scene_is_cheap),  cmocka_unit_test(fast_frames_are_dropped),
+        cmocka_unit_test(last_frame_gets_two_cs), cmocka_unit_test(quality_sets_palette),
+        cmocka_unit_test(two_bands_join),         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, t_tmpdir_group_setup, t_tmpdir_group_teardown);
 }
