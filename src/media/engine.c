@@ -247,12 +247,26 @@ static int sparse_policy(mc_engine *e, mc_input *in, const AVPacket *pkt, bool *
         in->floor = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
         in->last_ts[0] = AV_NOPTS_VALUE; /* the skip is no timestamp jump */
     } else if (pkt->dts != AV_NOPTS_VALUE && w.at != INT64_MAX) {
+        /* Packets come in decoding order and none is shown before it is decoded, so once
+         * one is decoded after the wanted time, neither it nor any later one is shown at
+         * that time: the decoder already has the frame that is. Then aim at the point
+         * after instead of decoding on while the decoder's output catches up (its reorder
+         * delay and frame threads: 4-5 frames of each skip on a 1 fps sampling of
+         * 2 s GOPs). */
+        int64_t want = w.at, t_dts = av_rescale_q(pkt->dts, st->time_base, AV_TIME_BASE_Q) -
+                                     in->t0 - in->win_start + e->done_len;
+        bool past = w.kind == MC_WANT_AT && !in->pts_before_dts &&
+                    in->key_shift != AV_NOPTS_VALUE && t_dts > w.at + 100;
+        if (past)
+            want = mc_images_next(e, t_dts);
         /* The index holds decoding times, and a key frame is shown later than it is
          * decoded: by as much as the key frames seen so far were (a stream keeps this
          * shift), else by up to the decoder's reorder delay. Look for one that is surely
          * shown at or before the wanted time. */
-        int64_t at = av_rescale_q(w.at + 100 - e->done_len + in->t0 + in->win_start,
-                                  AV_TIME_BASE_Q, st->time_base);
+        int64_t at = want == INT64_MAX ? INT64_MAX
+                                       : av_rescale_q(want + 100 - e->done_len + in->t0 +
+                                                          in->win_start,
+                                                      AV_TIME_BASE_Q, st->time_base);
         if (in->key_shift != AV_NOPTS_VALUE)
             at -= in->key_shift;
         else
@@ -262,12 +276,16 @@ static int sparse_policy(mc_engine *e, mc_input *in, const AVPacket *pkt, bool *
         const AVIndexEntry *key = avformat_index_get_entry_from_timestamp(
             (AVStream *)st, at, AVSEEK_FLAG_BACKWARD);
         if (key && key->timestamp > pkt->dts && (key->flags & AVINDEX_KEYFRAME)) {
+            if (past)
+                in->drain_until = t_dts;
             skip_to_key_frame(in, st, key->timestamp, pkt->dts);
             *drop = true;
             in->packets_skipped++;
             return 0;
         }
     }
+    if (pkt->pts != AV_NOPTS_VALUE && pkt->dts != AV_NOPTS_VALUE && pkt->pts < pkt->dts)
+        in->pts_before_dts = true;
     if ((pkt->flags & AV_PKT_FLAG_KEY) && pkt->pts != AV_NOPTS_VALUE &&
         pkt->dts != AV_NOPTS_VALUE)
         in->key_shift = FFMAX(in->key_shift == AV_NOPTS_VALUE ? 0 : in->key_shift,
@@ -359,6 +377,15 @@ static int run_input(mc_engine *e, mc_input *in)
         }
         if (rc >= 0 && dec && !drop)
             rc = decode_and_fan_out(e, in, dec, pkt);
+        if (rc >= 0 && in->drain_until != AV_NOPTS_VALUE) {
+            /* skipping ahead: what the decoder holds first, with the frames that cover the
+             * points before the skip */
+            rc = decode_and_fan_out(e, in, in->vdec, NULL);
+            avcodec_flush_buffers(in->vdec);
+            if (rc >= 0)
+                rc = mc_images_cover(e, in, in->drain_until);
+            in->drain_until = AV_NOPTS_VALUE;
+        }
         av_packet_unref(pkt);
         report_progress(e, in, false);
     }
@@ -445,7 +472,7 @@ static int open_inputs(mc_engine *e)
         in->vst = in->ast = -1;
         in->first = INT64_MAX;
         in->last_ts[0] = in->last_ts[1] = AV_NOPTS_VALUE;
-        in->skip_to = in->floor = in->key_shift = AV_NOPTS_VALUE;
+        in->skip_to = in->floor = in->key_shift = in->drain_until = AV_NOPTS_VALUE;
         if ((int)i == job->alignment_index)
             e->align = e->n_inputs;
         e->n_inputs++;

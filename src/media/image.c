@@ -297,25 +297,32 @@ int mc_images_push(mc_engine *e, const mc_input *in, const AVFrame *f, int64_t t
     return 0;
 }
 
-int mc_images_end_input(mc_engine *e, const mc_input *in, int64_t end)
+int mc_images_cover(mc_engine *e, const mc_input *in, int64_t until)
 {
     for (size_t i = 0; i < e->n_sinks; i++) {
         mc_isink *s = e->sinks[i];
         int rc = 0;
-        /* The last frame is shown until the video ends: it covers the points left before. */
-        while (rc >= 0 && !s->done && s->held && s->next + POINT_SLACK < end) {
+        while (rc >= 0 && !s->done && s->held && s->next + POINT_SLACK < until) {
             rc = take(e, s, in, s->held, s->next);
             if (rc >= 0 && !s->done)
-                advance(s, end);
+                advance(s, until);
             if (s->step.num == 0 && s->img->mode == MC_SAMPLE_INTERVAL)
                 break; /* every frame: this one once */
         }
         av_frame_free(&s->held);
         if (rc < 0)
             return rc;
-        s->end = FFMAX(s->end, end);
     }
     return 0;
+}
+
+int mc_images_end_input(mc_engine *e, const mc_input *in, int64_t end)
+{
+    /* The last frame is shown until the video ends: it covers the points left before. */
+    int rc = mc_images_cover(e, in, end);
+    for (size_t i = 0; i < e->n_sinks && rc >= 0; i++)
+        e->sinks[i]->end = FFMAX(e->sinks[i]->end, end);
+    return rc;
 }
 
 mc_want mc_images_want(const mc_engine *e)
@@ -374,6 +381,21 @@ bool mc_images_need(const mc_engine *e, int64_t from, int64_t to)
             return true;
     }
     return false;
+}
+
+int64_t mc_images_next(const mc_engine *e, int64_t from)
+{
+    int64_t best = INT64_MAX;
+    for (size_t i = 0; i < e->n_sinks; i++) {
+        const mc_isink *s = e->sinks[i];
+        if (s->done)
+            continue;
+        if (s->img->mode == MC_SAMPLE_KEYFRAME || s->img->mode == MC_SAMPLE_DHASH ||
+            (s->img->mode == MC_SAMPLE_INTERVAL && s->step.num == 0))
+            return from;
+        best = FFMIN(best, first_point_from(s, from));
+    }
+    return best;
 }
 
 void mc_images_drop_held(mc_engine *e)

@@ -65,6 +65,9 @@ typedef struct mc_input {
     int64_t skip_to; /* drop video packets until a key frame with dts >= this, NOPTS: none */
     int64_t floor;   /* frames before this pts lead into the key frame skipped to: dropped */
     int64_t key_shift; /* largest pts - dts of a key frame seen, NOPTS: none seen yet */
+    bool pts_before_dts; /* a video packet was shown before it was decoded (broken file) */
+    int64_t drain_until; /* drain the video decoder: it holds every frame shown before this
+                            (output timeline); NOPTS: nothing to do */
     int64_t packets_skipped;
     bool stopped; /* the image outputs had all they wanted: the rest was not read */
 } mc_input;
@@ -239,6 +242,12 @@ int mc_images_end_input(mc_engine *e, const mc_input *in, int64_t end);
 mc_want mc_images_want(const mc_engine *e);
 /* Whether a frame shown from `from` until before `to` (output timeline) may be taken. */
 bool mc_images_need(const mc_engine *e, int64_t from, int64_t to);
+/* The first sample point at or after `from` (output timeline) that an output still wants;
+ * `from` itself when an output wants every frame or key frames. */
+int64_t mc_images_next(const mc_engine *e, int64_t from);
+/* No frame of `in` starts before `until` but those already pushed: the last one covers the
+ * points before `until`. */
+int mc_images_cover(mc_engine *e, const mc_input *in, int64_t until);
 /* The decoder skipped ahead: frames held so far cover nothing anyone still wants. */
 void mc_images_drop_held(mc_engine *e);
 /* Wait until the image thread has written every frame taken so far (before an input is

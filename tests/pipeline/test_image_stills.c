@@ -290,6 +290,23 @@ static void sparse_decoding(void **state)
     mc_result_clear(&res);
 }
 
+/* A point in the middle of each 2 s GOP and one on each key frame (1 s apart): once the
+ * packets decoded are past a point, the decoder is drained and the skip to the next key
+ * frame comes without decoding the frames after the point; the right frames are taken. */
+static void sparse_mid_gop(void **state)
+{
+    (void)state;
+    mc_result res = ti_run_image(
+        "oss://fixtures/gop2s.mp4",
+        "\"Snapshots\":[{\"Format\":\"png\",\"URI\":\"oss://output/img/sparse/m_{index}.png\","
+        "\"StartTime\":0.52,\"Interval\":1,\"Number\":9}]");
+    const mc_output_info *outs[16];
+    assert_int_equal(ti_outputs_of(&res, "Image.Snapshots[0]", outs, 16), 9);
+    for (int k = 0; k < 9; k++) /* 0.52 s + k: frame 13 + 25k */
+        assert_int_equal(frame_code(ti_local(outs[k]->uri)), 13 + 25 * k);
+    mc_result_clear(&res);
+}
+
 /* Points just before a key frame (gop2s.mp4 shows key frames at 4, 12, 20 s; with B-frames
  * each is decoded two frames early): the picture is the frame shown at the point, not the
  * key frame after it. */
@@ -523,6 +540,7 @@ int ti_run_still_tests(void)
         cmocka_unit_test(snapshot_dhash),
         cmocka_unit_test(sprites),
         cmocka_unit_test(sparse_decoding),
+        cmocka_unit_test(sparse_mid_gop),
         cmocka_unit_test(sparse_before_key_frames),
         cmocka_unit_test(errors_parameters),
         cmocka_unit_test(errors_media),
