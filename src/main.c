@@ -7,11 +7,13 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mc_api.h"
@@ -46,6 +48,52 @@ static void log_sink(enum mc_log_level level, const char *msg, void *opaque)
         fprintf(stderr, "%s%s\n", prefix[level], msg);
     else
         fprintf(stderr, "mediaconvertd: %s: %s\n", names[level], msg);
+}
+
+/*
+ * Tell systemd what the service is doing (`systemctl status` shows STATUS=), and ping its
+ * watchdog: from the main loop, after a query of the task store, so a wedged store or a
+ * stuck main thread stops the pings and systemd restarts the service. Without
+ * NOTIFY_SOCKET, sd_notify() does nothing.
+ */
+static void notify_status(mc_db *db, mc_sched *sched, const char *first)
+{
+    mc_sched_stats st;
+    mc_sched_get_stats(sched, &st);
+    int64_t counts[MC_TASK_NSTATES] = {0};
+    mc_err err = {0};
+    if (mc_db_task_counts(db, counts, &err) < 0) {
+        sd_notifyf(0, "%sSTATUS=task store error: %s", first, err.msg);
+        return;
+    }
+    sd_notifyf(0,
+               "%sSTATUS=%d of %d workers busy, %lld tasks queued; since start %lld "
+               "succeeded, %lld failed, %lld canceled",
+               first, st.running, st.workers, (long long)counts[MC_TASK_QUEUED],
+               (long long)st.finished[MC_TASK_SUCCEEDED], (long long)st.finished[MC_TASK_FAILED],
+               (long long)st.finished[MC_TASK_CANCELED]);
+}
+
+/* Wait for a stop signal; meanwhile refresh STATUS= and ping the watchdog at half its
+ * period (systemd's advice), or every 5 s when it is off. */
+static int wait_for_stop(const sigset_t *stop, mc_db *db, mc_sched *sched)
+{
+    uint64_t wd_us = 0;
+    bool watchdog = sd_watchdog_enabled(0, &wd_us) > 0 && wd_us > 0;
+    if (!getenv("NOTIFY_SOCKET")) {
+        int sig = 0;
+        sigwait(stop, &sig);
+        return sig;
+    }
+    int64_t tick_us = watchdog ? (int64_t)wd_us / 2 : 5000000;
+    for (;;) {
+        struct timespec ts = {(time_t)(tick_us / 1000000), (long)(tick_us % 1000000) * 1000};
+        int sig = sigtimedwait(stop, NULL, &ts);
+        if (sig > 0)
+            return sig;
+        if (errno == EAGAIN)
+            notify_status(db, sched, watchdog ? "WATCHDOG=1\n" : "");
+    }
 }
 
 static int make_dir(const char *path)
@@ -209,10 +257,9 @@ int main(int argc, char **argv)
             fclose(f);
         }
     }
-    sd_notify(0, "READY=1");
+    notify_status(db, sched, "READY=1\n");
 
-    int sig = 0;
-    sigwait(&stop, &sig);
+    int sig = wait_for_stop(&stop, db, sched);
     mc_log(MC_LOG_INFO, "signal %d: stopping (grace %llds)", sig, (long long)cfg.shutdown_grace_s);
     sd_notify(0, "STOPPING=1");
     /* Reads stay served while running tasks get their grace period; creates and cancels

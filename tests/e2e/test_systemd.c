@@ -1,0 +1,168 @@
+/*
+ * The daemon under systemd's notify protocol, with a datagram socket of the test standing
+ * in for NOTIFY_SOCKET (what systemd gives a Type=notify service): READY=1 with a STATUS=
+ * line once it serves, WATCHDOG=1 at half of WATCHDOG_USEC, a STATUS= that follows the
+ * tasks, and STOPPING=1 on SIGTERM.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "e2e.h"
+#include "support.h"
+
+#define SRC_WAV "[{\"URI\":\"oss://media/in/tone.wav\"}]"
+#define MP3     "[{\"Container\":\"mp3\",\"URI\":\"oss://out/sd/tone.mp3\"}]"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The notify socket: bound to a fresh path, returned through sun. */
+static int notify_socket(struct sockaddr_un *sun)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    snprintf(sun->sun_path, sizeof(sun->sun_path), "/tmp/mc-notify-%d.sock", (int)getpid());
+    unlink(sun->sun_path);
+    assert_int_equal(bind(fd, (struct sockaddr *)sun, sizeof(*sun)), 0);
+    return fd;
+}
+
+/* One message within timeout_s, NUL-terminated; false on timeout. */
+static bool next_message(int fd, char *buf, size_t size, double timeout_s)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, (int)(timeout_s * 1000)) != 1)
+        return false;
+    ssize_t n = recv(fd, buf, size - 1, 0);
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
+/* Messages until one contains `what` (true), or timeout_s passes; counts the WATCHDOG=1
+ * pings seen on the way into *pings. */
+static bool wait_for(int fd, const char *what, double timeout_s, int *pings, char *last,
+                     size_t size)
+{
+    double end = now_s() + timeout_s;
+    while (now_s() < end) {
+        if (!next_message(fd, last, size, end - now_s()))
+            return false;
+        if (pings && strstr(last, "WATCHDOG=1"))
+            (*pings)++;
+        if (strstr(last, what))
+            return true;
+    }
+    return false;
+}
+
+static void notify_protocol(void **state)
+{
+    (void)state;
+    struct sockaddr_un sun;
+    int fd = notify_socket(&sun);
+    e2e_daemon d;
+    e2e_daemon_init(&d, "systemd");
+    snprintf(d.config, sizeof(d.config), "[workers]\ncount = 2\n[projects]\np =\n");
+    assert_int_equal(e2e_put_fixture(&d, "tone.wav", "media/in/tone.wav"), 0);
+    setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+    setenv("WATCHDOG_USEC", "400000", 1); /* pings every 0.2 s */
+    unsetenv("WATCHDOG_PID");
+    int started = e2e_daemon_start(&d);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    assert_int_equal(started, 0);
+
+    char msg[1024];
+    /* READY=1 comes first, with what the service is doing. */
+    assert_true(next_message(fd, msg, sizeof(msg), 30));
+    assert_non_null(strstr(msg, "READY=1"));
+    assert_non_null(strstr(msg, "STATUS=0 of 2 workers busy, 0 tasks queued"));
+
+    /* The watchdog: about 5 pings a second (sanitizer builds are slow: 3..8). */
+    int pings = 0;
+    double t0 = now_s();
+    while (now_s() - t0 < 1.0)
+        if (next_message(fd, msg, sizeof(msg), 1.0 - (now_s() - t0)) && strstr(msg, "WATCHDOG=1")) {
+            pings++;
+            assert_non_null(strstr(msg, "STATUS="));
+        }
+    print_message("watchdog: %d pings in 1 s\n", pings);
+    assert_in_range(pings, 3, 8);
+
+    /* STATUS= follows the tasks. */
+    char *id = e2e_create_task(&d, NULL, "p", SRC_WAV, MP3, NULL, NULL);
+    assert_non_null(id);
+    json_t *t = e2e_wait_task(&d, NULL, "p", id, 60);
+    assert_non_null(t);
+    assert_string_equal(e2e_str(t, "Status"), "Succeeded");
+    json_decref(t);
+    free(id);
+    pings = 0;
+    assert_true(wait_for(fd, "1 succeeded, 0 failed", 5, &pings, msg, sizeof(msg)));
+    assert_non_null(strstr(msg, "WATCHDOG=1"));
+
+    /* SIGTERM: STOPPING=1, then a clean exit. */
+    assert_int_equal(kill(d.pid, SIGTERM), 0);
+    assert_true(wait_for(fd, "STOPPING=1", 30, NULL, msg, sizeof(msg)));
+    assert_int_equal(e2e_daemon_stop(&d, SIGTERM), 0);
+    close(fd);
+    unlink(sun.sun_path);
+}
+
+/* Without NOTIFY_SOCKET nothing is sent and the service runs as before (the e2e tests
+ * all start it that way); with one it may not be told to ping a watchdog of another
+ * process (WATCHDOG_PID), and then only STATUS= refreshes come, every 5 s. */
+static void watchdog_of_another_process(void **state)
+{
+    (void)state;
+    struct sockaddr_un sun;
+    int fd = notify_socket(&sun);
+    e2e_daemon d;
+    e2e_daemon_init(&d, "systemd-pid");
+    snprintf(d.config, sizeof(d.config), "[projects]\np =\n");
+    setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+    setenv("WATCHDOG_USEC", "400000", 1);
+    setenv("WATCHDOG_PID", "1", 1);
+    int started = e2e_daemon_start(&d);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("WATCHDOG_PID");
+    assert_int_equal(started, 0);
+    char msg[1024];
+    assert_true(next_message(fd, msg, sizeof(msg), 30));
+    assert_non_null(strstr(msg, "READY=1"));
+    assert_false(next_message(fd, msg, sizeof(msg), 1.0)); /* no pings */
+    assert_int_equal(e2e_daemon_stop(&d, SIGTERM), 0);
+    close(fd);
+    unlink(sun.sun_path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(notify_protocol),
+        cmocka_unit_test(watchdog_of_another_process),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
