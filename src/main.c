@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,16 +40,47 @@ static void usage(FILE *f)
                "port (useful with port 0).\n");
 }
 
-/* journald understands "<N>" priority prefixes; a terminal gets plain text. */
+/* Whether stderr is the journal's stream (JOURNAL_STREAM holds its device:inode). */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev = 0, ino = 0;
+    struct stat sb;
+    return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &sb) == 0 &&
+           (unsigned long long)sb.st_dev == dev && (unsigned long long)sb.st_ino == ino;
+}
+
+static bool to_journal;
+
+/* Under journald, entries with fields: the priority, and TASK_ID, PROJECT and DEVICE from
+ * the line's task=, project= and device= words (journalctl TASK_ID=...); elsewhere, or when
+ * the journal refuses, one plain line on stderr. */
 static void log_sink(enum mc_log_level level, const char *msg, void *opaque)
 {
     (void)opaque;
-    static const char *const prefix[] = {SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG};
     static const char *const names[] = {"error", "warning", "info", "debug"};
-    if (getenv("JOURNAL_STREAM"))
-        fprintf(stderr, "%s%s\n", prefix[level], msg);
-    else
-        fprintf(stderr, "mediaconvertd: %s: %s\n", names[level], msg);
+    static const int priority[] = {3, 4, 6, 7}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+    if (to_journal) {
+        mc_log_field f[3];
+        size_t n = mc_log_fields(msg, f);
+        char *lines[6] = {
+            mc_asprintf("MESSAGE=%s", msg),
+            mc_asprintf("PRIORITY=%d", priority[level]),
+            mc_asprintf("SYSLOG_IDENTIFIER=mediaconvertd"),
+        };
+        for (size_t i = 0; i < n; i++)
+            lines[3 + i] = mc_asprintf("%s=%s", f[i].name, f[i].value);
+        struct iovec iov[6];
+        size_t k = 0;
+        for (; k < 3 + n && lines[k]; k++)
+            iov[k] = (struct iovec){.iov_base = lines[k], .iov_len = strlen(lines[k])};
+        int rc = k == 3 + n ? sd_journal_sendv(iov, (int)k) : -ENOMEM;
+        for (size_t i = 0; i < 3 + n; i++)
+            free(lines[i]);
+        if (rc >= 0)
+            return;
+    }
+    fprintf(stderr, "mediaconvertd: %s: %s\n", names[level], msg);
 }
 
 /*
@@ -156,6 +189,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    to_journal = stderr_is_journal();
     mc_log_set_sink(log_sink, NULL);
     mc_media_init_logging();
 

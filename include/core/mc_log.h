@@ -6,6 +6,8 @@
 #ifndef MC_LOG_H
 #define MC_LOG_H
 
+#include <stddef.h>
+
 enum mc_log_level {
     MC_LOG_ERROR = 0,
     MC_LOG_WARN = 1,
@@ -21,5 +23,15 @@ void mc_log_set_level(enum mc_log_level level);
 enum mc_log_level mc_log_get_level(void);
 
 void mc_log(enum mc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A structured field of a log line, for the journal. Lines name what they are about with
+ * `key=value` words; task=, project= and device= have journal names (TASK_ID, PROJECT,
+ * DEVICE). */
+typedef struct mc_log_field {
+    const char *name; /* "TASK_ID", "PROJECT" or "DEVICE" */
+    char value[128];  /* up to the next space, cut to 127 bytes */
+} mc_log_field;
+/* The fields of msg, the first of each key, into out (room for 3); returns how many. */
+size_t mc_log_fields(const char *msg, mc_log_field out[3]);
 
 #endif

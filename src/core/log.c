@@ -1,8 +1,10 @@
 #include "mc_log.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static mc_log_sink log_sink;
@@ -43,4 +45,30 @@ void mc_log(enum mc_log_level level, const char *fmt, ...)
     else
         fprintf(stderr, "mediaconvert: %s: %s\n", names[level], msg);
     pthread_mutex_unlock(&log_lock);
+}
+
+size_t mc_log_fields(const char *msg, mc_log_field out[3])
+{
+    static const struct {
+        const char *key, *name;
+    } known[] = {{"task=", "TASK_ID"}, {"project=", "PROJECT"}, {"device=", "DEVICE"}};
+    size_t n = 0;
+    bool seen[3] = {false};
+    for (const char *w = msg; *w;) {
+        w += strspn(w, " ");
+        size_t len = strcspn(w, " ");
+        for (size_t k = 0; k < 3; k++) {
+            size_t kl = strlen(known[k].key);
+            if (seen[k] || len <= kl || strncmp(w, known[k].key, kl) != 0)
+                continue;
+            size_t vl = len - kl < sizeof(out[n].value) - 1 ? len - kl : sizeof(out[n].value) - 1;
+            out[n].name = known[k].name;
+            memcpy(out[n].value, w + kl, vl);
+            out[n].value[vl] = '\0';
+            seen[k] = true;
+            n++;
+        }
+        w += len;
+    }
+    return n;
 }

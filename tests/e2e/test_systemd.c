@@ -2,9 +2,10 @@
  * The daemon under systemd's notify protocol, with a datagram socket of the test standing
  * in for NOTIFY_SOCKET (what systemd gives a Type=notify service): READY=1 with a STATUS=
  * line once it serves, WATCHDOG=1 at half of WATCHDOG_USEC, a STATUS= that follows the
- * tasks, and STOPPING=1 on SIGTERM.
+ * tasks, and STOPPING=1 on SIGTERM; and journal entries with fields.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,11 +160,76 @@ static void watchdog_of_another_process(void **state)
     unlink(sun.sun_path);
 }
 
+/*
+ * Under journald (stderr is the stream JOURNAL_STREAM names), log lines go to the journal's
+ * socket with fields: a task's end has PRIORITY, TASK_ID and PROJECT. The test stands in
+ * for journald at /run/systemd/journal/socket, so it runs only where that is free (root,
+ * no journald): it skips elsewhere.
+ */
+static void journal_fields(void **state)
+{
+    (void)state;
+    const char *path = "/run/systemd/journal/socket";
+    struct stat sb;
+    if (geteuid() != 0 || stat(path, &sb) == 0) {
+        print_message("journald runs here or not root: skipped\n");
+        skip();
+    }
+    mkdir("/run/systemd", 0755);
+    mkdir("/run/systemd/journal", 0755);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+
+    e2e_daemon d;
+    e2e_daemon_init(&d, "journal");
+    snprintf(d.config, sizeof(d.config), "[projects]\np =\n");
+    assert_int_equal(e2e_put_fixture(&d, "tone.wav", "media/in/tone.wav"), 0);
+    /* the daemon's stderr is d.dir/daemon.log: that is the stream */
+    char log[600], js[64];
+    snprintf(log, sizeof(log), "%s/daemon.log", d.dir);
+    int lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    assert_true(lf >= 0);
+    assert_int_equal(fstat(lf, &sb), 0);
+    close(lf);
+    snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)sb.st_dev,
+             (unsigned long long)sb.st_ino);
+    setenv("JOURNAL_STREAM", js, 1);
+    int started = e2e_daemon_start(&d);
+    unsetenv("JOURNAL_STREAM");
+    assert_int_equal(started, 0);
+    char *id = e2e_create_task(&d, NULL, "p", SRC_WAV, MP3, NULL, NULL);
+    assert_non_null(id);
+    json_t *t = e2e_wait_task(&d, NULL, "p", id, 60);
+    assert_non_null(t);
+    json_decref(t);
+    char want[200], msg[4096];
+    snprintf(want, sizeof(want), "TASK_ID=%s\n", id);
+    bool found = false;
+    while (!found && next_message(fd, msg, sizeof(msg), 10)) {
+        if (!strstr(msg, want))
+            continue;
+        found = true;
+        assert_non_null(strstr(msg, "MESSAGE=task="));
+        assert_non_null(strstr(msg, "PRIORITY=6\n"));
+        assert_non_null(strstr(msg, "PROJECT=p\n"));
+        assert_non_null(strstr(msg, "SYSLOG_IDENTIFIER=mediaconvertd\n"));
+    }
+    assert_int_equal(e2e_daemon_stop(&d, SIGTERM), 0);
+    close(fd);
+    unlink(path);
+    free(id);
+    assert_true(found);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(notify_protocol),
         cmocka_unit_test(watchdog_of_another_process),
+        cmocka_unit_test(journal_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

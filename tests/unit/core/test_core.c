@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mc_err.h"
+#include "mc_log.h"
 #include "mc_str.h"
 
 static void err_keeps_first(void **state)
@@ -56,12 +57,39 @@ static void buf_grows(void **state)
     assert_null(t);
 }
 
+/* The journal fields of a log line: whole words only, the first of each key, values cut. */
+static void log_fields(void **state)
+{
+    (void)state;
+    mc_log_field f[3];
+    assert_int_equal(
+        mc_log_fields("task=MediaConvert-1a2b project=demo finished state=Succeeded in 1.20s", f),
+        2);
+    assert_string_equal(f[0].name, "TASK_ID");
+    assert_string_equal(f[0].value, "MediaConvert-1a2b");
+    assert_string_equal(f[1].name, "PROJECT");
+    assert_string_equal(f[1].value, "demo");
+    assert_int_equal(mc_log_fields("notify: delivered task=T1 url=http://h/ device=cuda:0 "
+                                   "task=T2",
+                                   f),
+                     2);
+    assert_string_equal(f[0].value, "T1");
+    assert_string_equal(f[1].name, "DEVICE");
+    assert_string_equal(f[1].value, "cuda:0");
+    assert_int_equal(mc_log_fields("subtask=x project= listening on http://127.0.0.1", f), 0);
+    char big[400] = "task=";
+    memset(big + 5, 'a', 300);
+    assert_int_equal(mc_log_fields(big, f), 1);
+    assert_int_equal(strlen(f[0].value), 127);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(err_keeps_first),
         cmocka_unit_test(err_code_table),
         cmocka_unit_test(buf_grows),
+        cmocka_unit_test(log_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
