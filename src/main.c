@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
@@ -59,25 +60,22 @@ static void log_sink(enum mc_log_level level, const char *msg, void *opaque)
 {
     (void)opaque;
     static const char *const names[] = {"error", "warning", "info", "debug"};
-    static const int priority[] = {3, 4, 6, 7}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+    static const int priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
     if (to_journal) {
-        mc_log_field f[3];
-        size_t n = mc_log_fields(msg, f);
-        char *lines[6] = {
-            mc_asprintf("MESSAGE=%s", msg),
-            mc_asprintf("PRIORITY=%d", priority[level]),
-            mc_asprintf("SYSLOG_IDENTIFIER=mediaconvertd"),
-        };
-        for (size_t i = 0; i < n; i++)
-            lines[3 + i] = mc_asprintf("%s=%s", f[i].name, f[i].value);
+        /* mc_log() cuts messages at 1023 bytes; field values at 127 */
+        char text[1100], prio[16], fields[3][160];
         struct iovec iov[6];
-        size_t k = 0;
-        for (; k < 3 + n && lines[k]; k++)
-            iov[k] = (struct iovec){.iov_base = lines[k], .iov_len = strlen(lines[k])};
-        int rc = k == 3 + n ? sd_journal_sendv(iov, (int)k) : -ENOMEM;
-        for (size_t i = 0; i < 3 + n; i++)
-            free(lines[i]);
-        if (rc >= 0)
+        mc_log_field f[3];
+        size_t n = mc_log_fields(msg, f), k = 0;
+        iov[k++] = (struct iovec){text, (size_t)snprintf(text, sizeof(text), "MESSAGE=%s", msg)};
+        iov[k++] = (struct iovec){
+            prio, (size_t)snprintf(prio, sizeof(prio), "PRIORITY=%d", priority[level])};
+        char ident[] = "SYSLOG_IDENTIFIER=mediaconvertd";
+        iov[k++] = (struct iovec){ident, sizeof(ident) - 1};
+        for (size_t i = 0; i < n; i++)
+            iov[k++] = (struct iovec){fields[i], (size_t)snprintf(fields[i], sizeof(fields[i]),
+                                                                  "%s=%s", f[i].name, f[i].value)};
+        if (sd_journal_sendv(iov, (int)k) >= 0)
             return;
     }
     fprintf(stderr, "mediaconvertd: %s: %s\n", names[level], msg);

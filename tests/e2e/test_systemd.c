@@ -35,17 +35,25 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The notify socket: bound to a fresh path, returned through sun. */
-static int notify_socket(struct sockaddr_un *sun)
+/* A datagram socket bound to path (replaced if it exists), as sun. */
+static int bind_dgram(const char *path, struct sockaddr_un *sun)
 {
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
     memset(sun, 0, sizeof(*sun));
     sun->sun_family = AF_UNIX;
-    snprintf(sun->sun_path, sizeof(sun->sun_path), "/tmp/mc-notify-%d.sock", (int)getpid());
+    snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path);
     unlink(sun->sun_path);
     assert_int_equal(bind(fd, (struct sockaddr *)sun, sizeof(*sun)), 0);
     return fd;
+}
+
+/* The notify socket: a fresh path of this process. */
+static int notify_socket(struct sockaddr_un *sun)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/mc-notify-%d.sock", (int)getpid());
+    return bind_dgram(path, sun);
 }
 
 /* One message within timeout_s, NUL-terminated; false on timeout. */
@@ -175,13 +183,11 @@ static void journal_fields(void **state)
         print_message("journald runs here or not root: skipped\n");
         skip();
     }
-    mkdir("/run/systemd", 0755);
-    mkdir("/run/systemd/journal", 0755);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    /* made here, so removed at the end */
+    bool made_run = mkdir("/run/systemd", 0755) == 0;
+    bool made_journal = mkdir("/run/systemd/journal", 0755) == 0;
+    struct sockaddr_un sun;
+    int fd = bind_dgram(path, &sun);
 
     e2e_daemon d;
     e2e_daemon_init(&d, "journal");
@@ -220,6 +226,10 @@ static void journal_fields(void **state)
     assert_int_equal(e2e_daemon_stop(&d, SIGTERM), 0);
     close(fd);
     unlink(path);
+    if (made_journal)
+        rmdir("/run/systemd/journal");
+    if (made_run)
+        rmdir("/run/systemd");
     free(id);
     assert_true(found);
 }
