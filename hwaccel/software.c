@@ -6,8 +6,31 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavutil/opt.h>
+
+static int sw_find_encoder(enum AVCodecID id, int bit_depth, const AVCodec **out);
+
+static int sw_open(const char *device, AVBufferRef **ctx, mc_hw_open_info *info)
+{
+    (void)device;
+    (void)ctx;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(info->description, sizeof(info->description), "CPU, %ld cores (FFmpeg codecs)", cores);
+    for (int i = 0; i < MC_HW_NCODECS; i++) {
+        const AVCodec *c = NULL;
+        if (avcodec_find_decoder(mc_hw_codecs[i]))
+            info->codec_caps[i] |= MC_HW_DEC8 | MC_HW_DEC10;
+        if (sw_find_encoder(mc_hw_codecs[i], 8, &c) == 0)
+            info->codec_caps[i] |= MC_HW_ENC8;
+        if (sw_find_encoder(mc_hw_codecs[i], 10, &c) == 0 && c->pix_fmts)
+            for (const enum AVPixelFormat *p = c->pix_fmts; *p != AV_PIX_FMT_NONE; p++)
+                if (*p == AV_PIX_FMT_YUV420P10LE)
+                    info->codec_caps[i] |= MC_HW_ENC10;
+    }
+    return 0;
+}
 
 static int sw_find_decoder(const AVStream *st, const AVCodec **out)
 {
@@ -124,6 +147,7 @@ static int sw_setup_encoder(AVCodecContext *enc, AVDictionary **opts, const mc_h
 const mc_hw_backend mc_hw_backend_software = {
     .name = "software",
     .caps = 0,
+    .open = sw_open,
     .find_decoder = sw_find_decoder,
     .setup_decoder = sw_setup_decoder,
     .find_encoder = sw_find_encoder,
