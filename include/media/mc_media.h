@@ -15,13 +15,16 @@
 #include "mc_result.h"
 #include "mc_storage.h"
 
+typedef struct mc_hw_device mc_hw_device; /* mc_hwaccel.h */
+
 /* Called with the fraction of the input duration processed so far, in [0, 1]. */
 typedef void (*mc_progress_fn)(double fraction, void *opaque);
 
 typedef struct mc_engine_opts {
     const mc_store *store;   /* resolves oss:// URIs; required */
     unsigned uri_flags;      /* MC_URI_ALLOW_FILE lets the CLI use file:// URIs */
-    const char *backend;     /* HAL backend, NULL or "auto" = best available */
+    mc_hw_device *device;    /* where to run (the scheduler's placement); NULL: open `backend` */
+    const char *backend;     /* HAL backend when device is NULL; NULL or "auto" = software */
     time_t task_time;        /* {t_year}... template variables; 0 = now */
     mc_progress_fn progress; /* optional */
     void *progress_opaque;

@@ -20,6 +20,7 @@
 #include <libavfilter/buffersrc.h>
 #include <libavutil/avstring.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
 #include <libavutil/samplefmt.h>
 
@@ -37,8 +38,50 @@ static AVRational input_tb(const mc_input *in, const mc_ostream *os)
     return in->fmt->streams[idx]->time_base;
 }
 
+const char *mc_frame_hw_sw_fmt(const AVFrame *f)
+{
+    if (!f->hw_frames_ctx)
+        return NULL;
+    const AVHWFramesContext *fc = (const AVHWFramesContext *)f->hw_frames_ctx->data;
+    return av_get_pix_fmt_name(fc->sw_format);
+}
+
+int mc_buffer_source(AVFilterGraph *g, const AVFrame *f, const char *args, AVFilterContext **out)
+{
+    AVFilterContext *src = avfilter_graph_alloc_filter(g, avfilter_get_by_name("buffer"), "src");
+    if (!src)
+        return AVERROR(ENOMEM);
+    if (f->hw_frames_ctx) {
+        AVBufferSrcParameters *par = av_buffersrc_parameters_alloc();
+        if (!par)
+            return AVERROR(ENOMEM);
+        par->format = AV_PIX_FMT_NONE;
+        par->hw_frames_ctx = f->hw_frames_ctx; /* referenced by the filter, not moved */
+        int rc = av_buffersrc_parameters_set(src, par);
+        av_free(par);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = avfilter_init_str(src, args);
+    if (rc < 0)
+        return rc;
+    *out = src;
+    return 0;
+}
+
+int mc_graph_set_device(AVFilterGraph *g, AVBufferRef *device_ctx)
+{
+    for (unsigned i = 0; device_ctx && i < g->nb_filters; i++) {
+        av_buffer_unref(&g->filters[i]->hw_device_ctx);
+        g->filters[i]->hw_device_ctx = av_buffer_ref(device_ctx);
+        if (!g->filters[i]->hw_device_ctx)
+            return AVERROR(ENOMEM);
+    }
+    return 0;
+}
+
 void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int height,
-                         AVRational sar, enum mc_scale_type type, const char *scaler)
+                         AVRational sar, enum mc_scale_type type, mc_geo_hw *hw)
 {
     bool swap = rot == 90 || rot == 270;
     int tw = swap ? height : width;
@@ -62,11 +105,34 @@ void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int he
             sh = FFMIN(th, FFMAX(1, (int)lround(ph)));
         }
     }
-    if (sw != f->width || sh != f->height)
-        mc_buf_printf(b, ",%s=%d:%d", scaler, sw, sh);
-    if (type == MC_SCALE_CROP && (sw != tw || sh != th))
+    bool scale = sw != f->width || sh != f->height;
+    bool crop = type == MC_SCALE_CROP && (sw != tw || sh != th);
+    bool pad = type == MC_SCALE_FILL && (sw != tw || sh != th);
+    bool software_after = crop || pad || rot != 0;
+
+    /* Device frames are scaled on the device and downloaded only after scaling (the copy is
+     * then small), or not at all when the consumer takes device frames. Crop, pad and
+     * rotation run in software. */
+    const char *on_dev = hw ? hw->in_sw_fmt : NULL; /* what device frames hold, NULL: none */
+    if (hw && !on_dev && (hw->out_hw || (scale && hw->can_upload))) {
+        mc_buf_printf(b, ",format=%s,hwupload", hw->sw_fmt);
+        on_dev = hw->sw_fmt;
+        hw->uploads++;
+    }
+    if (on_dev && (scale || (hw->out_hw && strcmp(on_dev, hw->sw_fmt) != 0))) {
+        mc_buf_printf(b, ",%s=w=%d:h=%d:format=%s", hw->scaler, sw, sh, hw->sw_fmt);
+        on_dev = hw->sw_fmt;
+    } else if (scale) {
+        mc_buf_printf(b, ",scale=%d:%d", sw, sh);
+    }
+    if (on_dev && (software_after || !hw->out_hw)) {
+        mc_buf_printf(b, ",hwdownload,format=%s", on_dev);
+        on_dev = NULL;
+        hw->downloads++;
+    }
+    if (crop)
         mc_buf_printf(b, ",crop=%d:%d", tw, th);
-    else if (type == MC_SCALE_FILL && (sw != tw || sh != th))
+    else if (pad)
         mc_buf_printf(b, ",pad=%d:%d:(ow-iw)/2:(oh-ih)/2:black", tw, th);
     if (rot == 90)
         mc_buf_puts(b, ",transpose=clock");
@@ -74,12 +140,16 @@ void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int he
         mc_buf_puts(b, ",transpose=cclock");
     else if (rot == 180)
         mc_buf_puts(b, ",hflip,vflip");
+    if (hw && hw->out_hw && !on_dev) {
+        mc_buf_printf(b, ",format=%s,hwupload", hw->sw_fmt);
+        hw->uploads++;
+    }
     mc_buf_printf(b, ",setsar=%d/%d", sar.num, sar.den);
 }
 
 /* The scale/crop/pad part of the video chain for one input's frames. */
 static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in, bool align,
-                            const AVFrame *f, const char *scaler)
+                            const AVFrame *f, mc_geo_hw *hw)
 {
     /* The primary input gets the request's ScaleType; "fit" was already resolved into the
      * output size. Other inputs of a concatenation are letterboxed unless the request says
@@ -90,7 +160,27 @@ static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in,
     else if (type == MC_SCALE_FIT)
         type = MC_SCALE_FILL;
     mc_geometry_filters(b, f, (in->rotation + os->v.user_rotation) % 360, os->v.width,
-                        os->v.height, os->v.sar, type, scaler);
+                        os->v.height, os->v.sar, type, hw);
+}
+
+/* How the device takes part in a video chain for frames like `f`; false: not at all. */
+static bool device_geometry(const mc_engine *e, const mc_ostream *os, const AVFrame *f,
+                            mc_geo_hw *hw)
+{
+    const char *scaler = mc_hw_scale_filter(e->dev);
+    unsigned caps = mc_hw_device_caps(e->dev);
+    if (!mc_hw_device_ctx(e->dev) || !scaler || !(caps & MC_HW_CAP_SCALE))
+        return false;
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(os->v.hw_enc ? os->v.hw_sw_fmt
+                                                                   : os->v.pix_fmt);
+    *hw = (mc_geo_hw){
+        .scaler = scaler,
+        .can_upload = (caps & MC_HW_CAP_UPLOAD) != 0,
+        .out_hw = os->v.hw_enc,
+        .sw_fmt = d && d->comp[0].depth > 8 ? "p010le" : "nv12",
+        .in_sw_fmt = mc_frame_hw_sw_fmt(f),
+    };
+    return hw->in_sw_fmt || hw->out_hw || hw->can_upload;
 }
 
 static int64_t window_end_pts(const mc_input *in, AVRational tb)
@@ -100,11 +190,10 @@ static int64_t window_end_pts(const mc_input *in, AVRational tb)
 
 /* `start`: where the chain's output begins, input time base (0, or the end of the previous
  * chain when the frame parameters changed mid-stream). */
-static char *chain_description(const mc_engine *e, const mc_ostream *os, const mc_input *in,
+static char *chain_description(const mc_engine *e, mc_ostream *os, const mc_input *in,
                                const AVFrame *f, AVRational tb, int64_t start)
 {
     bool align = (size_t)(in - e->inputs) == e->align;
-    const char *scaler = mc_hw_scale_filter(e->dev);
     mc_buf b = {0};
     if (os->type == AVMEDIA_TYPE_VIDEO) {
         /* The window's end is enforced in mc_chain_push(): trim would report its end at the
@@ -113,8 +202,14 @@ static char *chain_description(const mc_engine *e, const mc_ostream *os, const m
         if (os->v.fps.num > 0)
             mc_buf_printf(&b, ",fps=fps=%d/%d:start_time=%.6f", os->v.fps.num, os->v.fps.den,
                           start * av_q2d(tb));
-        append_geometry(&b, os, in, align, f, scaler ? scaler : "scale");
-        mc_buf_printf(&b, ",format=pix_fmts=%s", av_get_pix_fmt_name(os->v.pix_fmt));
+        mc_geo_hw hw;
+        bool dev = device_geometry(e, os, f, &hw);
+        append_geometry(&b, os, in, align, f, dev ? &hw : NULL);
+        os->uploads = dev ? hw.uploads : 0;
+        os->dev_chain = dev && (hw.in_sw_fmt || hw.uploads);
+        os->downloads = dev ? hw.downloads : 0;
+        if (!os->v.hw_enc)
+            mc_buf_printf(&b, ",format=pix_fmts=%s", av_get_pix_fmt_name(os->v.pix_fmt));
     } else {
         char layout[128];
         av_channel_layout_describe(&os->a.layout, layout, sizeof(layout));
@@ -153,8 +248,7 @@ static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const A
                  sar.num, sar.den);
         if (in->fps.num > 0)
             av_strlcatf(args, sizeof(args), ":frame_rate=%d/%d", in->fps.num, in->fps.den);
-        rc = avfilter_graph_create_filter(&os->src, avfilter_get_by_name("buffer"), "src", args,
-                                          NULL, g);
+        rc = mc_buffer_source(g, f, args, &os->src);
         if (rc >= 0)
             rc = avfilter_graph_create_filter(&os->sink, avfilter_get_by_name("buffersink"),
                                               "sink", NULL, NULL, g);
@@ -193,12 +287,17 @@ static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const A
         goto out;
     }
     rc = avfilter_graph_parse_ptr(g, desc, &ins, &outs, NULL);
+    if (rc >= 0 && os->uploads)
+        rc = mc_graph_set_device(g, mc_hw_device_ctx(e->dev));
     if (rc >= 0)
         rc = avfilter_graph_config(g, NULL);
     if (rc < 0)
         goto out;
 
+    if (os->dev_chain)
+        e->scale_on_dev = true;
     os->graph = g;
+    os->cfg_hwfc = f->hw_frames_ctx ? f->hw_frames_ctx->data : NULL;
     g = NULL;
     os->cfg_input = (int)(in - e->inputs);
     os->cfg_w = f->width;
@@ -232,7 +331,8 @@ static bool chain_matches(const mc_ostream *os, const mc_engine *e, const mc_inp
         return false;
     if (os->type == AVMEDIA_TYPE_VIDEO)
         return f->width == os->cfg_w && f->height == os->cfg_h && f->format == os->cfg_fmt &&
-               av_cmp_q(f->sample_aspect_ratio, os->cfg_sar) == 0;
+               av_cmp_q(f->sample_aspect_ratio, os->cfg_sar) == 0 &&
+               (f->hw_frames_ctx ? f->hw_frames_ctx->data : NULL) == os->cfg_hwfc;
     return f->sample_rate == os->cfg_rate && f->format == os->cfg_fmt &&
            av_channel_layout_compare(&f->ch_layout, &os->cfg_layout) == 0;
 }
@@ -308,6 +408,8 @@ static int handle_video_frame(mc_engine *e, mc_ostream *os, AVFrame *f)
         return 0;
     os->next_pts = f->pts;
     f->pict_type = AV_PICTURE_TYPE_NONE;
+    e->uploads += os->uploads;
+    e->downloads += os->downloads;
     return mc_output_encode(e, os, f);
 }
 

@@ -5,6 +5,8 @@
  */
 #include "media_priv.h"
 
+#include <libavutil/hwcontext.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,8 +171,23 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
             if (os && !os->copy)
                 rc = mc_chain_push(e, os, in, f);
         }
-        if (video && e->n_sinks && rc >= 0 && rel < in->win_len)
-            rc = mc_images_push(e, in, f, e->done_len + rel);
+        if (video && e->n_sinks && rc >= 0 && rel < in->win_len) {
+            /* Pictures are made in system memory: device frames come down once here. */
+            const AVFrame *pic = f;
+            if (f->hw_frames_ctx) {
+                av_frame_unref(e->dl);
+                rc = av_hwframe_transfer_data(e->dl, f, 0);
+                if (rc >= 0)
+                    rc = av_frame_copy_props(e->dl, f);
+                if (rc < 0)
+                    rc = mc_media_error(e, rc, "%s: cannot copy a frame from %s", field,
+                                        mc_hw_device_name(e->dev));
+                pic = e->dl;
+                e->downloads++;
+            }
+            if (rc >= 0)
+                rc = mc_images_push(e, in, pic, e->done_len + rel);
+        }
         av_frame_unref(f);
         if (rc < 0)
             return rc;
@@ -508,6 +525,33 @@ static int collect_results(mc_engine *e, mc_result *res)
     return 0;
 }
 
+/* Which device ran each video stage, and the copies between device and system memory. */
+static void record_stages(mc_engine *e, mc_result *res)
+{
+    const char *dev = mc_hw_device_name(e->dev), *sw = mc_hw_device_name(e->sw);
+    bool scaled = false, enc_dev = false, enc_sw = false;
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        const mc_ostream *os = e->outputs[i].v;
+        if (!os || os->copy)
+            continue;
+        scaled = true;
+        if (os->v.enc_dev == e->dev && e->dev != e->sw)
+            enc_dev = true;
+        else
+            enc_sw = true;
+    }
+    if (e->dec_on_dev || e->dec_on_cpu)
+        snprintf(res->stage_decode, sizeof(res->stage_decode), "%s",
+                 e->dec_on_dev ? dev : sw);
+    if (scaled || e->n_sinks)
+        snprintf(res->stage_scale, sizeof(res->stage_scale), "%s", e->scale_on_dev ? dev : sw);
+    if (enc_dev || enc_sw)
+        snprintf(res->stage_encode, sizeof(res->stage_encode), "%s", enc_dev ? dev : sw);
+    res->uploads = e->uploads;
+    res->downloads = e->downloads;
+    mc_hw_device_account(e->dev, res->frames_decoded, res->elapsed, e->uploads, e->downloads);
+}
+
 int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *result, mc_err *err)
 {
     mc_engine e = {.job = job, .opts = opts, .err = err};
@@ -517,16 +561,24 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     int rc = check_supported(&e);
     if (rc < 0)
         goto out;
-    rc = mc_hw_device_open(opts->backend, NULL, &e.dev, err);
+    if (opts->device)
+        e.dev = mc_hw_device_ref(opts->device);
+    else
+        rc = mc_hw_device_open(opts->backend, NULL, &e.dev, err);
+    if (rc >= 0 && mc_hw_device_is_software(e.dev))
+        e.sw = mc_hw_device_ref(e.dev);
+    else if (rc >= 0)
+        rc = mc_hw_device_open("software", NULL, &e.sw, err);
     if (rc < 0)
         goto out;
     e.pkt = av_packet_alloc();
     e.frame = av_frame_alloc();
+    e.dl = av_frame_alloc();
     size_t n_out = 0;
     for (size_t i = 0; i < job->n_targets; i++)
         n_out += job->targets[i].uri != NULL;
     e.outputs = calloc(n_out ? n_out : 1, sizeof(*e.outputs));
-    if (!e.pkt || !e.frame || !e.outputs) {
+    if (!e.pkt || !e.frame || !e.dl || !e.outputs) {
         rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
         goto out;
     }
@@ -558,6 +610,7 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         if (rc >= 0)
             rc = finish_input(&e, in);
         res.frames_decoded += in->frames_decoded;
+        res.decode_fallbacks += in->hw_fallbacks;
         if (in->packets_skipped)
             mc_log(MC_LOG_DEBUG, "%s: %" PRId64 " frames decoded, %" PRId64
                    " video packets skipped", in->uri, in->frames_decoded, in->packets_skipped);
@@ -592,6 +645,7 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     snprintf(res.device, sizeof(res.device), "%s", mc_hw_device_name(e.dev));
     res.input_duration = (double)e.done_len / AV_TIME_BASE;
     res.elapsed = (double)(av_gettime_relative() - t_start) / 1e6;
+    record_stages(&e, &res);
     if (opts->progress)
         opts->progress(1.0, opts->progress_opaque);
     *result = res;
@@ -609,6 +663,8 @@ out:
     free(e.inputs);
     av_packet_free(&e.pkt);
     av_frame_free(&e.frame);
+    av_frame_free(&e.dl);
+    mc_hw_device_unref(&e.sw);
     mc_hw_device_unref(&e.dev);
     return rc < 0 ? (err && err->rc ? err->rc : rc) : 0;
 }

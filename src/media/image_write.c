@@ -183,7 +183,7 @@ static int build_chain(mc_engine *e, mc_isink *s, const mc_input *in, const AVFr
     mc_buf b = {0};
     mc_buf_puts(&b, "null");
     mc_geometry_filters(&b, f, in->rotation, s->width, s->height, (AVRational){1, 1}, s->type,
-                        "scale");
+                        NULL);
     mc_buf_printf(&b, ",format=pix_fmts=%s", av_get_pix_fmt_name(s->pix_fmt));
     char *desc = mc_buf_steal(&b);
     AVFilterInOut *outs = avfilter_inout_alloc(), *ins = avfilter_inout_alloc();

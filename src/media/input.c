@@ -214,7 +214,7 @@ static int open_decoder(mc_engine *e, mc_input *in, int index, AVCodecContext **
         goto fail;
     dec->pkt_timebase = st->time_base;
     if (video) {
-        rc = mc_hw_setup_decoder(e->dev, dec);
+        rc = mc_hw_setup_decoder(e->dev, dec, &in->hw_fallbacks);
         if (rc == -ENOSYS)
             rc = 0;
     } else {
@@ -225,6 +225,10 @@ static int open_decoder(mc_engine *e, mc_input *in, int index, AVCodecContext **
     rc = avcodec_open2(dec, codec, NULL);
     if (rc < 0)
         goto fail;
+    if (video && mc_hw_device_decodes(e->dev, dec))
+        e->dec_on_dev = true;
+    else if (video)
+        e->dec_on_cpu = true;
     *out = dec;
     return 0;
 fail:

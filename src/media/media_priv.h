@@ -69,6 +69,7 @@ typedef struct mc_input {
     int64_t drain_until; /* drain the video decoder: it holds every frame shown before this
                             (output timeline); NOPTS: nothing to do */
     int64_t packets_skipped;
+    int hw_fallbacks; /* video decoders of this input that fell back to software */
     bool stopped; /* the image outputs had all they wanted: the rest was not read */
 } mc_input;
 
@@ -83,6 +84,9 @@ typedef struct mc_vplan {
     bool scale_given; /* the request gave Resolution */
     int user_rotation;
     mc_hw_rate rate;
+    mc_hw_device *enc_dev; /* the device whose encoder is used (borrowed: e->dev or e->sw) */
+    bool hw_enc;           /* the encoder takes device frames (pix_fmt is the device format) */
+    enum AVPixelFormat hw_sw_fmt; /* hw_enc: what the device frames hold (nv12, p010) */
 } mc_vplan;
 
 typedef struct mc_aplan {
@@ -119,6 +123,9 @@ typedef struct mc_ostream {
     AVFilterContext *src, *sink;
     int cfg_input; /* input the chain was built for */
     int cfg_w, cfg_h, cfg_fmt, cfg_rate;
+    const void *cfg_hwfc; /* frames context of the frames the chain was built for */
+    int uploads, downloads; /* copies each frame of the current chain makes */
+    bool dev_chain;         /* the current chain runs on the device */
     AVRational cfg_sar;
     AVChannelLayout cfg_layout;
     AVAudioFifo *fifo;
@@ -149,7 +156,12 @@ typedef struct mc_engine {
     const mc_job *job;
     const mc_engine_opts *opts;
     mc_err *err;
-    mc_hw_device *dev;
+    mc_hw_device *dev; /* where the task runs */
+    mc_hw_device *sw;  /* the software device: encoders the device lacks */
+    int64_t uploads, downloads; /* frames copied to and from the device */
+    bool dec_on_dev, dec_on_cpu; /* some video was decoded on the device / in software */
+    bool scale_on_dev;           /* some chain scaled on the device */
+    AVFrame *dl;                /* scratch: a downloaded frame */
     mc_input *inputs;
     size_t n_inputs;
     size_t align; /* index in inputs of the AlignmentIndex source */
@@ -197,8 +209,24 @@ void mc_chain_free(mc_ostream *os);
  * by `type` (stretch, crop or fill; fit is resolved into the size by the caller). Scaling
  * happens before the rotation: the smaller picture is the one whose pixels are moved.
  */
+/* Where the geometry filters run when a device is involved (NULL: all in software). */
+typedef struct mc_geo_hw {
+    const char *scaler;     /* the device's scale filter */
+    bool can_upload;        /* system frames are worth uploading for scaling */
+    bool out_hw;            /* the consumer takes device frames */
+    const char *sw_fmt;     /* what device frames hold after scaling ("nv12", "p010le") */
+    const char *in_sw_fmt;  /* frames arrive on the device holding this; NULL: system frames */
+    int uploads, downloads; /* filled in: copies each frame makes */
+} mc_geo_hw;
+
 void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int height,
-                         AVRational sar, enum mc_scale_type type, const char *scaler);
+                         AVRational sar, enum mc_scale_type type, mc_geo_hw *hw);
+/* A device frame's content format ("nv12"), or NULL for a system-memory frame. */
+const char *mc_frame_hw_sw_fmt(const AVFrame *f);
+/* Build a chain's buffer source for frames like `f` (device frames included). */
+int mc_buffer_source(AVFilterGraph *g, const AVFrame *f, const char *args, AVFilterContext **out);
+/* Give every filter of a parsed graph the device (hwupload needs it). */
+int mc_graph_set_device(AVFilterGraph *g, AVBufferRef *device_ctx);
 
 /* output.c */
 int mc_output_open(mc_engine *e, mc_output *out);

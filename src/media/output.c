@@ -7,6 +7,7 @@
 
 #include <libavcodec/bsf.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
 
 static int copy_side_data(AVStream *dst, const AVStream *src)
@@ -120,7 +121,27 @@ static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
     enc->chroma_sample_location = ist->codecpar->chroma_location;
     if (out->mux->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    int rc = mc_hw_setup_encoder(e->dev, enc, &opts, &v->rate);
+    int rc = mc_hw_setup_encoder(v->enc_dev, enc, &opts, &v->rate);
+    if (rc >= 0 && v->hw_enc) {
+        /* The encoder takes device frames; this frames context tells it their size and
+         * content (the chain's frames come from the device scaler's own pool). */
+        AVBufferRef *frames = av_hwframe_ctx_alloc(mc_hw_device_ctx(v->enc_dev));
+        if (!frames) {
+            rc = AVERROR(ENOMEM);
+        } else {
+            AVHWFramesContext *fc = (AVHWFramesContext *)frames->data;
+            fc->format = v->pix_fmt;
+            fc->sw_format = v->hw_sw_fmt;
+            fc->width = v->width;
+            fc->height = v->height;
+            rc = av_hwframe_ctx_init(frames);
+            if (rc >= 0)
+                enc->hw_frames_ctx = av_buffer_ref(frames);
+            if (rc >= 0 && !enc->hw_frames_ctx)
+                rc = AVERROR(ENOMEM);
+            av_buffer_unref(&frames);
+        }
+    }
     if (rc >= 0)
         rc = avcodec_open2(enc, v->codec, &opts);
     const AVDictionaryEntry *left = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);

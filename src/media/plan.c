@@ -161,7 +161,8 @@ static int plan_geometry(mc_engine *e, mc_ostream *os, const mc_input *ref,
             os->v.sar = (AVRational){1, 1};
         }
     }
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(os->v.pix_fmt);
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(os->v.hw_enc ? os->v.hw_sw_fmt
+                                                                   : os->v.pix_fmt);
     os->v.width = round_even(w, d ? d->log2_chroma_w : 1);
     os->v.height = round_even(h, d ? d->log2_chroma_h : 1);
     return 0;
@@ -218,16 +219,38 @@ static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcod
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
     int depth = d ? d->comp[0].depth : 8;
     const AVCodec *codec = NULL;
+    /* The device's encoder when it has one for this codec, depth and pixel format; else
+     * software, fed with frames downloaded after scaling. */
+    os->v.enc_dev = e->dev;
     int rc = mc_hw_find_encoder(e->dev, vcodec_id(vc), depth > 8 ? 10 : 8, &codec);
+    enum AVPixelFormat hwf = mc_hw_device_format(e->dev);
+    bool hw_enc = rc >= 0 && hwf != AV_PIX_FMT_NONE && codec->pix_fmts &&
+                  pix_fmt_supported(codec, hwf);
+    if (hw_enc && want != AV_PIX_FMT_NONE && want != AV_PIX_FMT_YUV420P &&
+        want != AV_PIX_FMT_NV12 && want != AV_PIX_FMT_YUV420P10LE && want != AV_PIX_FMT_P010LE)
+        rc = -ENOSYS; /* the device encodes 4:2:0 only */
+    if (rc == -ENOSYS && e->dev != e->sw) {
+        os->v.enc_dev = e->sw;
+        hw_enc = false;
+        rc = mc_hw_find_encoder(e->sw, vcodec_id(vc), depth > 8 ? 10 : 8, &codec);
+    }
     if (rc < 0)
         return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
                           "%s.Codec: no %s encoder for %d-bit video on %s", field,
                           mc_vcodec_name(vc), depth, mc_hw_device_name(e->dev));
+    if (hw_enc) {
+        os->v.hw_enc = true;
+        os->v.hw_sw_fmt = depth > 8 ? AV_PIX_FMT_P010LE : AV_PIX_FMT_NV12;
+        os->v.codec = codec;
+        os->v.pix_fmt = hwf;
+        want = AV_PIX_FMT_NONE;
+        fmt = hwf;
+    }
     if (want != AV_PIX_FMT_NONE && !pix_fmt_supported(codec, want))
         return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                           "%s.PixelFormat: %s cannot encode %s", field, codec->name,
                           av_get_pix_fmt_name(want));
-    if (fmt == AV_PIX_FMT_NONE || !pix_fmt_supported(codec, fmt))
+    if (!hw_enc && (fmt == AV_PIX_FMT_NONE || !pix_fmt_supported(codec, fmt)))
         fmt = codec->pix_fmts ? avcodec_find_best_pix_fmt_of_list(
                                     codec->pix_fmts, src_fmt == AV_PIX_FMT_NONE
                                                          ? AV_PIX_FMT_YUV420P

@@ -1,5 +1,7 @@
 #include "support.h"
 
+#include "mc_hwaccel.h"
+
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,8 +48,29 @@ const char *t_path(const char *bucket_key)
     return buf;
 }
 
+static int run_on(const char *json, mc_hw_device *dev, void (*progress)(double, void *),
+                  void *opaque, atomic_bool *cancel, mc_result *res, mc_err *err);
+
+int t_run_on(const char *json, const char *backend, mc_result *res, mc_err *err)
+{
+    mc_err_clear(err);
+    mc_hw_device *dev = NULL;
+    int rc = mc_hw_device_open(backend, NULL, &dev, err);
+    if (rc < 0)
+        return rc;
+    rc = run_on(json, dev, NULL, NULL, NULL, res, err);
+    mc_hw_device_unref(&dev);
+    return rc;
+}
+
 int t_run_with(const char *json, void (*progress)(double, void *), void *opaque,
                atomic_bool *cancel, mc_result *res, mc_err *err)
+{
+    return run_on(json, NULL, progress, opaque, cancel, res, err);
+}
+
+static int run_on(const char *json, mc_hw_device *dev, void (*progress)(double, void *),
+                  void *opaque, atomic_bool *cancel, mc_result *res, mc_err *err)
 {
     mc_err_clear(err);
     mc_job *job = NULL;
@@ -60,6 +83,7 @@ int t_run_with(const char *json, void (*progress)(double, void *), void *opaque,
         mc_engine_opts opts = {
             .store = store,
             .uri_flags = MC_URI_ALLOW_FILE,
+            .device = dev,
             .progress = progress,
             .progress_opaque = opaque,
             .cancel = cancel,

@@ -26,6 +26,8 @@ char *t_read_all(const char *path, size_t *len);
 int t_run(const char *json, mc_result *res, mc_err *err);
 /* t_run() that must succeed: the test fails with the error and the request otherwise. */
 mc_result t_run_ok(const char *json);
+/* Run on a device of the named HAL backend (-ENODEV when there is none). */
+int t_run_on(const char *json, const char *backend, mc_result *res, mc_err *err);
 /* The same with a progress callback and a cancel flag. */
 int t_run_with(const char *json, void (*progress)(double, void *), void *opaque,
                atomic_bool *cancel, mc_result *res, mc_err *err);
