@@ -311,6 +311,7 @@ typedef struct mc_job {
     bool has_notification;
     mc_notification notification;
     char *service_role; /* CredentialConfig.ServiceRole, accepted and recorded only */
+    char *device;       /* extension Device: auto (NULL), gpu, cpu or a backend name */
 } mc_job;
 
 /*

@@ -65,6 +65,13 @@ typedef struct mc_result {
     double elapsed;        /* wall-clock seconds */
     int64_t frames_decoded; /* video frames and audio frames decoded, each once */
     int64_t frames_encoded; /* video frames encoded, over all targets */
+    /* Where each video stage ran ("software" or a device name; "" = no such stage). */
+    char stage_decode[64], stage_scale[64], stage_encode[64];
+    int64_t uploads, downloads; /* frames copied to / from device memory */
+    int decode_fallbacks;       /* video decoders that fell back to software */
+    /* Set by the scheduler when the task failed on a device and was re-run on software. */
+    char fallback_from[64];
+    char fallback_reason[160];
 } mc_result;
 
 /* Append one output; the result takes ownership of uri/container/info only on success. */

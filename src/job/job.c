@@ -252,6 +252,25 @@ static int read_credential_config(jr *r, const json_t *req, mc_job *job)
     return rc < 0 ? rc : 0;
 }
 
+/* Device (our extension): where the task may run. Whether such a device exists is the
+ * scheduler's question; the name must be one the HAL knows. */
+static int read_device(jr *r, const json_t *req, mc_job *job)
+{
+    static const char *const allowed[] = {"auto", "gpu",    "cpu",      "cuda",
+                                          "vaapi", "qsv", "vulkan", "software"};
+    const char *s = NULL;
+    int rc = jr_str(r, req, "Device", &s);
+    if (rc <= 0)
+        return rc;
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (strcmp(s, allowed[i]) == 0)
+            return (job->device = mc_strdup(s)) ? 0 : jr_nomem(r);
+    return jr_invalid_at(r, "Device",
+                         "\"%s\" is not a device class; allowed: auto, gpu, cpu, cuda, vaapi, "
+                         "qsv, vulkan, software",
+                         s);
+}
+
 int mc_job_from_json(const json_t *request, mc_job **out, mc_err *err)
 {
     jr r;
@@ -281,7 +300,8 @@ int mc_job_from_json(const json_t *request, mc_job **out, mc_err *err)
     if ((rc = read_targets(&r, request, job, &ctx)) < 0 ||
         (rc = read_user_data(&r, request, job)) < 0 || (rc = read_tags(&r, request, job)) < 0 ||
         (rc = read_notification(&r, request, job)) < 0 ||
-        (rc = read_credential_config(&r, request, job)) < 0)
+        (rc = read_credential_config(&r, request, job)) < 0 ||
+        (rc = read_device(&r, request, job)) < 0)
         goto out;
     *out = job;
     job = NULL;
@@ -334,6 +354,7 @@ void mc_job_free(mc_job **job)
     free(j->notification.rocketmq_topic);
     free(j->notification.extended_message_uri);
     free(j->service_role);
+    free(j->device);
     free(j);
     *job = NULL;
 }

@@ -148,6 +148,22 @@ json_t *mc_result_to_json(const mc_result *res)
     rc |= set_new(o, "elapsed", json_real(res->elapsed));
     rc |= set_new(o, "frames_decoded", json_integer(res->frames_decoded));
     rc |= set_new(o, "frames_encoded", json_integer(res->frames_encoded));
+    json_t *stages = json_object();
+    rc |= stages ? 0 : -1;
+    if (stages && res->stage_decode[0])
+        rc |= set_new(stages, "decode", json_string(res->stage_decode));
+    if (stages && res->stage_scale[0])
+        rc |= set_new(stages, "scale", json_string(res->stage_scale));
+    if (stages && res->stage_encode[0])
+        rc |= set_new(stages, "encode", json_string(res->stage_encode));
+    rc |= set_new(o, "stages", stages);
+    json_t *copies = json_pack("{sIsIsi}", "uploads", (json_int_t)res->uploads, "downloads",
+                               (json_int_t)res->downloads, "decode_fallbacks",
+                               res->decode_fallbacks);
+    rc |= set_new(o, "copies", copies);
+    if (res->fallback_from[0])
+        rc |= set_new(o, "fallback", json_pack("{ssss}", "from", res->fallback_from, "reason",
+                                               res->fallback_reason));
     json_decref(outs);
     outs = NULL;
     if (rc)
