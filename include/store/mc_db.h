@@ -149,6 +149,8 @@ void mc_task_list_free(mc_task **list, size_t n);
 int mc_db_task_claim(mc_db *db, int64_t now_ms, const char *device, mc_task *out, mc_err *err);
 /* Record progress (0..100) of a RUNNING task. */
 int mc_db_task_progress(mc_db *db, const char *id, int progress, mc_err *err);
+/* Record where a running task was placed (or re-placed after a fallback). */
+int mc_db_task_device(mc_db *db, const char *id, const char *device, mc_err *err);
 
 typedef struct mc_outbox_msg {
     int64_t id; /* set by the store */

@@ -45,6 +45,8 @@ static const struct {
                        " WHERE id = (SELECT id FROM tasks WHERE state = 0"
                        "             ORDER BY created_ms, id LIMIT 1)"
                        " RETURNING " MC_TASK_COLS},
+    [ST_TASK_DEVICE] = {"task device",
+                        "UPDATE tasks SET device = ?2 WHERE id = ?1 AND state = 1"},
     [ST_TASK_PROGRESS] = {"task progress",
                           "UPDATE tasks SET progress = ?2 WHERE id = ?1 AND state = 1"},
     [ST_TASK_FINISH] = {"task finish",

@@ -397,7 +397,7 @@ out:
 
 /* Run one single-row UPDATE keyed by task id; -ENOENT (with `gone`) when it matched none. */
 static int update_task(mc_db *db, enum mc_stmt_id id, const char *task_id, int64_t arg2,
-                       bool durable, const char *gone, mc_err *err)
+                       const char *text2, bool durable, const char *gone, mc_err *err)
 {
     mc_conn *c = db->w;
     int rc = 0;
@@ -412,7 +412,9 @@ static int update_task(mc_db *db, enum mc_stmt_id id, const char *task_id, int64
     if (rc < 0)
         goto out;
     db_bind_text(st, 1, task_id);
-    if (sqlite3_bind_parameter_count(st) >= 2)
+    if (sqlite3_bind_parameter_count(st) >= 2 && text2)
+        db_bind_text(st, 2, text2);
+    else if (sqlite3_bind_parameter_count(st) >= 2)
         sqlite3_bind_int64(st, 2, arg2);
     rc = db_exec(c, st, id, err);
     if (rc == 0 && sqlite3_changes(c->h) == 0)
@@ -437,7 +439,21 @@ int mc_db_task_progress(mc_db *db, const char *id, int progress, mc_err *err)
     if (progress < 0 || progress > 100)
         return mc_err_set(err, -EINVAL, NULL, "progress must be 0..100, not %d", progress);
     /* Not fsynced: a lost progress update after a crash does not matter. */
-    return update_task(db, ST_TASK_PROGRESS, id, progress, false, "is not running", err);
+    return update_task(db, ST_TASK_PROGRESS, id, progress, NULL, false, "is not running", err);
+}
+
+int mc_db_task_device(mc_db *db, const char *id, const char *device, mc_err *err)
+{
+    if (!db)
+        return -EINVAL;
+    int rc = db_check_name("TaskId", id, err);
+    if (rc == 0)
+        rc = db_check_text("device", device, err);
+    if (rc < 0)
+        return rc;
+    /* Not fsynced: after a crash the task runs again and is placed again. */
+    return update_task(db, ST_TASK_DEVICE, id, 0, device ? device : "", false, "is not running",
+                       err);
 }
 
 int mc_db_task_requeue(mc_db *db, const char *id, mc_err *err)
@@ -447,7 +463,7 @@ int mc_db_task_requeue(mc_db *db, const char *id, mc_err *err)
     int rc = db_check_name("TaskId", id, err);
     if (rc < 0)
         return rc;
-    return update_task(db, ST_TASK_REQUEUE, id, 0, true, "is not running", err);
+    return update_task(db, ST_TASK_REQUEUE, id, 0, NULL, true, "is not running", err);
 }
 
 int mc_db_task_finish(mc_db *db, const char *id, enum mc_task_state state, const char *code,
