@@ -2,8 +2,10 @@
  * The scheduler: a pool of workers that take queued tasks from the store, place each on a
  * device, run it through the engine, and record the outcome (plus its notifications).
  *
- * - Placement is one call (mc_sched_place) so that device-aware placement drops in later;
- *   today every task runs on the HAL's best available backend.
+ * - Placement: a claimed task goes to the first device (real hardware, then software, then
+ *   emulated devices; or only those of its Device class) that has video work to do and free
+ *   decode/encode sessions; with none free it waits, holding its worker. A task that fails on
+ *   a device is run again on software; if that succeeds, the device's health suffers.
  * - Per-task timeout and cancellation both stop the engine through its cancel flag; the
  *   engine removes partial outputs, the task ends Failed (TaskTimeout) or Canceled.
  * - Shutdown: stop taking tasks, let running ones finish for a grace period, then stop
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "mc_db.h"
+#include "mc_hwaccel.h"
 #include "mc_err.h"
 #include "mc_notify.h"
 #include "mc_storage.h"
@@ -27,6 +30,7 @@ typedef struct mc_sched_cfg {
     const mc_store *objects; /* the object store oss:// URIs resolve in */
     const mc_notify_cfg *notify;
     mc_notifier *notifier; /* woken when a finished task queued notifications; may be NULL */
+    mc_hw_registry *devices; /* where tasks run; NULL: software only, `workers` slots */
 } mc_sched_cfg;
 
 typedef struct mc_sched mc_sched;
@@ -56,7 +60,7 @@ int mc_sched_cancel(mc_sched *s, const char *project, const char *id, mc_err *er
  */
 void mc_sched_stop(mc_sched **s, int64_t grace_s);
 
-/* Decide where a task runs (today: the best available backend). */
+/* Where a task would run now (asks, takes nothing); -EBUSY when it would wait. */
 int mc_sched_place(mc_sched *s, const mc_task *t, mc_placement *out, mc_err *err);
 
 #define MC_SCHED_DURATION_BUCKETS 10

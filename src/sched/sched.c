@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mc_hwaccel.h"
 #include "mc_job.h"
 #include "mc_log.h"
 #include "mc_media.h"
@@ -44,8 +45,9 @@ struct mc_sched {
     const mc_sched_cfg *cfg;
     mc_db *db;
     pthread_mutex_t lock;
-    pthread_cond_t wake; /* new work or stopping */
-    pthread_cond_t idle; /* a task finished (shutdown waits on it) */
+    pthread_cond_t wake;  /* new work or stopping */
+    pthread_cond_t idle;  /* a task finished (shutdown waits on it) */
+    pthread_cond_t freed; /* device sessions were given back */
     bool stopping;
     int running;
     slot *slots;
@@ -53,6 +55,9 @@ struct mc_sched {
     pthread_t watchdog;
     bool watchdog_started;
     mc_sched_stats stats;
+    int n_workers; /* CPU slots plus every hardware device's sessions */
+    mc_hw_registry *devices;
+    mc_hw_registry *own_devices; /* made here when the configuration gave none */
 };
 
 /* An absolute CLOCK_MONOTONIC time ms from now (the condition variables use that clock, so
@@ -122,16 +127,148 @@ static int record_finish(mc_sched *s, mc_task *t, enum mc_task_state st, const m
     return rc;
 }
 
+static enum AVCodecID video_codec_id(enum mc_vcodec c)
+{
+    switch (c) {
+    case MC_VCODEC_H264:
+        return AV_CODEC_ID_H264;
+    case MC_VCODEC_H265:
+        return AV_CODEC_ID_HEVC;
+    case MC_VCODEC_VP9:
+        return AV_CODEC_ID_VP9;
+    case MC_VCODEC_AV1:
+        return AV_CODEC_ID_AV1;
+    default:
+        return AV_CODEC_ID_NONE;
+    }
+}
+
+/* What a job would use a device for: any video work at all (decode, scale, pictures), and
+ * whether every video encode it does is one the device's encoder can do. */
+static void job_needs(const mc_job *job, const mc_hw_device *dev, bool *video, bool *encode)
+{
+    bool any = false, all_enc = true, some_enc = false;
+    for (size_t i = 0; i < job->n_targets; i++) {
+        const mc_target *t = &job->targets[i];
+        if (t->n_images)
+            any = true;
+        if (!t->uri || !t->has_video || !t->video.has_transcode)
+            continue;
+        enum AVCodecID id = video_codec_id(t->video.transcode.codec);
+        if (id == AV_CODEC_ID_NONE)
+            continue;
+        any = some_enc = true;
+        if (!(mc_hw_codec_caps(dev, id) & MC_HW_ENC8) || mc_hw_device_capacity(dev, true) == 0)
+            all_enc = false;
+    }
+    *video = any;
+    *encode = some_enc && all_enc && !mc_hw_device_is_software(dev);
+}
+
+/* Take sessions on the best device of the job's class that has room; NULL when none has. */
+static mc_hw_device *try_place(mc_sched *s, const mc_job *job, const char *cls, bool *enc)
+{
+    bool automatic = !cls || strcmp(cls, "auto") == 0;
+    for (size_t i = 0; i < mc_hw_registry_count(s->devices); i++) {
+        mc_hw_device *d = mc_hw_registry_device(s->devices, i);
+        if (!mc_hw_device_in_class(d, cls))
+            continue;
+        if (mc_hw_device_is_software(d)) {
+            if (mc_hw_sessions_try_take(d, true, false)) {
+                *enc = false;
+                return d;
+            }
+            continue;
+        }
+        bool video, encode;
+        job_needs(job, d, &video, &encode);
+        /* Automatic placement: real hardware that is healthy and has video work to do. */
+        if (automatic &&
+            (mc_hw_device_emulated(d) || !video || mc_hw_device_health(d) == MC_HW_FAILING))
+            continue;
+        if (mc_hw_sessions_try_take(d, true, encode)) {
+            *enc = encode;
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Place a claimed task: the best device of its class with free sessions, waiting for one to
+ * free up. Fails at once when no device of the class exists; returns MC_ECANCELED when the
+ * task is canceled, times out or the service stops while it waits.
+ */
+static int place(mc_sched *s, int index, const mc_job *job, mc_hw_device **out, bool *enc,
+                 mc_err *err)
+{
+    const char *cls = job->device ? job->device : "auto";
+    mc_hw_device *any = NULL;
+    int rc = mc_hw_pick(s->devices, strcmp(cls, "auto") == 0 ? "auto" : cls, &any, err);
+    if (rc < 0)
+        return rc;
+    mc_hw_device_unref(&any);
+    slot *sl = &s->slots[index];
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        mc_hw_device *d = try_place(s, job, cls, enc);
+        if (d) {
+            *out = mc_hw_device_ref(d);
+            break;
+        }
+        if (atomic_load(&sl->cancel) || s->stopping) {
+            rc = mc_err_set(err, MC_ECANCELED, NULL, "stopped while waiting for a device");
+            break;
+        }
+        /* Woken when a task gives its sessions back. */
+        struct timespec ts = deadline_in(500);
+        pthread_cond_timedwait(&s->freed, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static void unplace(mc_sched *s, mc_hw_device **dev, bool enc)
+{
+    if (!*dev)
+        return;
+    pthread_mutex_lock(&s->lock);
+    mc_hw_sessions_release(*dev, true, enc);
+    pthread_cond_broadcast(&s->freed);
+    pthread_mutex_unlock(&s->lock);
+    mc_hw_device_unref(dev);
+}
+
 int mc_sched_place(mc_sched *s, const mc_task *t, mc_placement *out, mc_err *err)
 {
-    (void)s;
-    (void)t;
-    (void)err;
+    mc_job *job = NULL;
+    int rc = mc_job_parse(t->request, strlen(t->request), &job, err);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&s->lock);
+    bool enc = false;
+    mc_hw_device *d = try_place(s, job, job->device ? job->device : "auto", &enc);
+    if (d)
+        mc_hw_sessions_release(d, true, enc); /* only asked, not taken */
+    pthread_mutex_unlock(&s->lock);
+    mc_job_free(&job);
+    if (!d)
+        return mc_err_set(err, -EBUSY, NULL, "no device has a free session");
     mc_placement p = {0};
-    snprintf(p.backend, sizeof(p.backend), "auto");
-    snprintf(p.device, sizeof(p.device), "auto");
+    snprintf(p.backend, sizeof(p.backend), "%s", mc_hw_device_backend(d));
+    snprintf(p.device, sizeof(p.device), "%s", mc_hw_device_name(d));
     *out = p;
     return 0;
+}
+
+/* Whether a failure on a hardware device may be the device's fault, so that a run on
+ * software is worth it (outputs are atomic: nothing of the failed run is left). */
+static bool retry_on_software(int rc, const mc_err *err)
+{
+    if (rc == MC_ECANCELED)
+        return false;
+    return strcmp(err->code, "InvalidArgument") != 0 && strncmp(err->code, "Missing", 7) != 0 &&
+           strcmp(err->code, "LimitExceededError") != 0;
 }
 
 typedef struct progress_ctx {
@@ -199,26 +336,65 @@ static void run_task(mc_sched *s, int index, mc_task *t)
     int64_t in_bytes = 0, out_bytes = 0;
     enum mc_task_state st;
 
+    mc_hw_device *dev = NULL;
+    bool dev_enc = false;
     int rc = mc_job_parse(t->request, strlen(t->request), &job, &err);
     if (rc == 0) {
         in_bytes = input_bytes(s->cfg->objects, job);
-        mc_placement pl;
-        rc = mc_sched_place(s, t, &pl, &err);
-        if (rc == 0) {
-            progress_ctx pc = {.s = s, .task_id = t->id, .last_pct = -1};
-            mc_engine_opts opts = {
-                .store = s->cfg->objects,
-                .backend = pl.backend,
-                .task_time = (time_t)(t->created_ms / 1000),
-                .progress = on_progress,
-                .progress_opaque = &pc,
-                .cancel = &sl->cancel,
-            };
-            mc_log(MC_LOG_INFO, "task=%s project=%s attempt=%d started", t->id, t->project,
-                   t->attempts);
+        rc = place(s, index, job, &dev, &dev_enc, &err);
+    }
+    if (rc == 0) {
+        progress_ctx pc = {.s = s, .task_id = t->id, .last_pct = -1};
+        mc_engine_opts opts = {
+            .store = s->cfg->objects,
+            .device = dev,
+            .task_time = (time_t)(t->created_ms / 1000),
+            .progress = on_progress,
+            .progress_opaque = &pc,
+            .cancel = &sl->cancel,
+        };
+        mc_err e2 = {0};
+        if (mc_db_task_device(s->db, t->id, mc_hw_device_name(dev), &e2) < 0)
+            mc_log(MC_LOG_WARN, "task=%s cannot record its device: %s", t->id, e2.msg);
+        mc_log(MC_LOG_INFO, "task=%s project=%s device=%s attempt=%d started", t->id, t->project,
+               mc_hw_device_name(dev), t->attempts);
+        rc = mc_engine_run(job, &opts, &result, &err);
+        if (rc < 0 && !mc_hw_device_is_software(dev) && retry_on_software(rc, &err)) {
+            /* The device failed: run it again on software. Only a success there shows the
+             * device was at fault, and only then does it count against its health. */
+            char from[64], why[160];
+            snprintf(from, sizeof(from), "%s", mc_hw_device_name(dev));
+            snprintf(why, sizeof(why), "%.40s: %.110s", err.code[0] ? err.code : "InternalError",
+                     err.msg);
+            mc_log(MC_LOG_WARN, "task=%s device=%s failed (%s); running it on software", t->id,
+                   from, why);
+            mc_hw_device *failed = mc_hw_device_ref(dev);
+            unplace(s, &dev, dev_enc);
+            dev = mc_hw_device_ref(mc_hw_registry_software(s->devices));
+            pthread_mutex_lock(&s->lock);
+            /* The task keeps its worker; software runs it even when its slots are full. */
+            dev_enc = false;
+            bool took = mc_hw_sessions_try_take(dev, true, false);
+            pthread_mutex_unlock(&s->lock);
+            if (!took)
+                mc_hw_device_unref(&dev);
+            mc_err_clear(&err);
+            mc_result_clear(&result);
+            opts.device = took ? dev : mc_hw_registry_software(s->devices);
+            if (mc_db_task_device(s->db, t->id, mc_hw_device_name(opts.device), &e2) < 0)
+                mc_log(MC_LOG_WARN, "task=%s cannot record its device: %s", t->id, e2.msg);
             rc = mc_engine_run(job, &opts, &result, &err);
+            if (rc == 0) {
+                mc_hw_device_report(failed, false, why);
+                snprintf(result.fallback_from, sizeof(result.fallback_from), "%s", from);
+                snprintf(result.fallback_reason, sizeof(result.fallback_reason), "%s", why);
+            }
+            mc_hw_device_unref(&failed);
+        } else if (rc == 0 && !mc_hw_device_is_software(dev)) {
+            mc_hw_device_report(dev, true, NULL);
         }
     }
+    unplace(s, &dev, dev_enc);
 
     pthread_mutex_lock(&s->lock);
     enum stop_reason reason = sl->reason;
@@ -274,10 +450,9 @@ static void *worker_main(void *arg)
     while (!s->stopping) {
         mc_task t = {0};
         mc_err err = {0};
-        mc_placement pl;
-        mc_sched_place(s, NULL, &pl, &err);
-        /* Claim under the lock so that a cancel never falls between claim and slot. */
-        int got = mc_db_task_claim(s->db, mc_now_ms(), pl.device, &t, &err);
+        /* Claim under the lock so that a cancel never falls between claim and slot. The
+         * device is recorded once the task is placed. */
+        int got = mc_db_task_claim(s->db, mc_now_ms(), "", &t, &err);
         if (got < 0)
             mc_log(MC_LOG_ERROR, "worker=%d cannot claim a task: %s", w->index, err.msg);
         if (got <= 0) {
@@ -335,7 +510,7 @@ static void *watchdog_main(void *arg)
             next_gc = now + 600 * 1000;
             continue;
         }
-        for (int i = 0; i < s->cfg->workers; i++) {
+        for (int i = 0; i < s->n_workers; i++) {
             slot *sl = &s->slots[i];
             if (sl->task_id && sl->reason == STOP_NONE && now > sl->deadline_ms) {
                 sl->reason = STOP_TIMEOUT;
@@ -392,24 +567,44 @@ int mc_sched_start(const mc_sched_cfg *cfg, mc_db *db, mc_sched **out, mc_err *e
         return -ENOMEM;
     s->cfg = cfg;
     s->db = db;
-    s->stats.workers = cfg->workers;
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->wake, &ca);
     pthread_cond_init(&s->idle, &ca);
+    pthread_cond_init(&s->freed, &ca);
     pthread_condattr_destroy(&ca);
-    int rc = recover(s, err);
+    int rc = 0;
+    s->devices = cfg->devices;
+    if (!s->devices) {
+        mc_hw_discover_cfg dc = {.backends = "software", .cpu_slots = cfg->workers};
+        rc = mc_hw_discover(&dc, &s->own_devices, err);
+        if (rc < 0)
+            goto fail_quiet;
+        s->devices = s->own_devices;
+    }
+    /* One worker per place a task can run: a task waiting for a device holds a worker. */
+    s->n_workers = cfg->workers;
+    for (size_t i = 0; i < mc_hw_registry_count(s->devices); i++) {
+        const mc_hw_device *d = mc_hw_registry_device(s->devices, i);
+        /* Emulated devices run on the CPU slots' cores: no workers of their own. */
+        if (!mc_hw_device_is_software(d) && !mc_hw_device_emulated(d))
+            s->n_workers += mc_hw_device_capacity(d, false);
+    }
+    if (s->n_workers > 256)
+        s->n_workers = 256;
+    s->stats.workers = s->n_workers;
+    rc = recover(s, err);
     if (rc < 0)
         goto fail;
-    s->slots = calloc((size_t)cfg->workers, sizeof(*s->slots));
-    s->workers = calloc((size_t)cfg->workers, sizeof(*s->workers));
+    s->slots = calloc((size_t)s->n_workers, sizeof(*s->slots));
+    s->workers = calloc((size_t)s->n_workers, sizeof(*s->workers));
     if (!s->slots || !s->workers) {
         rc = -ENOMEM;
         goto fail;
     }
-    for (int i = 0; i < cfg->workers; i++) {
+    for (int i = 0; i < s->n_workers; i++) {
         atomic_init(&s->slots[i].cancel, false);
         s->workers[i] = (worker){.s = s, .index = i};
         if ((rc = -pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) < 0)
@@ -423,6 +618,7 @@ int mc_sched_start(const mc_sched_cfg *cfg, mc_db *db, mc_sched **out, mc_err *e
     return 0;
 fail:
     mc_err_set(err, rc, "InternalError", "cannot start the scheduler: %s", strerror(-rc));
+fail_quiet:
     mc_sched_stop(&s, 0);
     return rc;
 }
@@ -453,7 +649,7 @@ int mc_sched_cancel(mc_sched *s, const char *project, const char *id, mc_err *er
         }
         mc_task_clear(&t);
     } else if (before == MC_TASK_RUNNING) {
-        for (int i = 0; s->slots && i < s->cfg->workers; i++) {
+        for (int i = 0; s->slots && i < s->n_workers; i++) {
             slot *sl = &s->slots[i];
             if (sl->task_id && strcmp(sl->task_id, id) == 0 && sl->reason == STOP_NONE) {
                 sl->reason = STOP_CANCEL;
@@ -485,6 +681,7 @@ void mc_sched_stop(mc_sched **sp, int64_t grace_s)
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->wake);
+    pthread_cond_broadcast(&s->freed);
     if (s->running && grace_s > 0)
         mc_log(MC_LOG_INFO, "waiting up to %llds for %d running task(s)", (long long)grace_s,
                s->running);
@@ -493,25 +690,27 @@ void mc_sched_stop(mc_sched **sp, int64_t grace_s)
         if (pthread_cond_timedwait(&s->idle, &s->lock, &until) == ETIMEDOUT)
             break;
     }
-    for (int i = 0; s->slots && i < s->cfg->workers; i++) {
+    for (int i = 0; s->slots && i < s->n_workers; i++) {
         if (s->slots[i].task_id && s->slots[i].reason == STOP_NONE) {
             s->slots[i].reason = STOP_SHUTDOWN;
             atomic_store(&s->slots[i].cancel, true);
         }
     }
     pthread_mutex_unlock(&s->lock);
-    for (int i = 0; s->workers && i < s->cfg->workers; i++)
+    for (int i = 0; s->workers && i < s->n_workers; i++)
         if (s->workers[i].started)
             pthread_join(s->workers[i].thread, NULL);
     if (s->watchdog_started)
         pthread_join(s->watchdog, NULL);
-    for (int i = 0; s->slots && i < s->cfg->workers; i++)
+    for (int i = 0; s->slots && i < s->n_workers; i++)
         free(s->slots[i].task_id);
     free(s->slots);
     free(s->workers);
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->freed);
     pthread_mutex_destroy(&s->lock);
+    mc_hw_registry_free(&s->own_devices);
     free(s);
     *sp = NULL;
 }
