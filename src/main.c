@@ -22,6 +22,7 @@
 #include "mc_api.h"
 #include "mc_config.h"
 #include "mc_db.h"
+#include "mc_hwaccel.h"
 #include "mc_log.h"
 #include "mc_media.h"
 #include "mc_notify.h"
@@ -199,6 +200,7 @@ int main(int argc, char **argv)
     mc_notifier *notifier = NULL;
     mc_sched *sched = NULL;
     mc_api *api = NULL;
+    mc_hw_registry *devices = NULL;
     mc_notify_topic *topics = NULL;
     char *db_path = NULL, *buckets = NULL;
 
@@ -256,7 +258,21 @@ int main(int argc, char **argv)
     };
     if (mc_notifier_start(&ncfg, db, &notifier, &err) < 0)
         goto fail;
+    /* Devices: every backend is tried; one that fails is reported and left out, unless
+     * [devices] backends names it. */
+    mc_hw_limits limits[MC_CONFIG_NBACKENDS];
+    for (size_t i = 0; i < MC_CONFIG_NBACKENDS; i++)
+        limits[i] = (mc_hw_limits){.backend = mc_config_device_backends[i],
+                                   .decode_sessions = cfg.device_sessions[i][0],
+                                   .encode_sessions = cfg.device_sessions[i][1]};
+    mc_hw_discover_cfg dcfg = {.backends = cfg.device_backends,
+                               .cpu_slots = cfg.workers,
+                               .limits = limits,
+                               .n_limits = MC_CONFIG_NBACKENDS};
+    if (mc_hw_discover(&dcfg, &devices, &err) < 0)
+        goto fail;
     mc_sched_cfg scfg = {
+        .devices = devices,
         .workers = cfg.workers,
         .task_timeout_s = cfg.task_timeout_s,
         .max_attempts = cfg.max_attempts,
@@ -274,6 +290,7 @@ int main(int argc, char **argv)
         .sched = sched,
         .objects = objects,
         .notify = &ncfg,
+        .devices = devices,
     };
     if (mc_api_start(&deps, &api, &err) < 0)
         goto fail;
@@ -310,6 +327,7 @@ fail:
 out:
     mc_api_stop(&api);
     mc_sched_stop(&sched, 0);
+    mc_hw_registry_free(&devices);
     mc_notifier_stop(&notifier);
     mc_db_close(&db);
     mc_store_free(&objects);

@@ -11,6 +11,7 @@
 #include "mc_config.h"
 #include "mc_db.h"
 #include "mc_err.h"
+#include "mc_hwaccel.h"
 #include "mc_notify.h"
 #include "mc_sched.h"
 #include "mc_storage.h"
@@ -21,6 +22,7 @@ typedef struct mc_api_deps {
     mc_sched *sched;
     const mc_store *objects;
     const mc_notify_cfg *notify;
+    const mc_hw_registry *devices; /* GET /v1/devices and the per-device metrics */
 } mc_api_deps;
 
 typedef struct mc_api mc_api;

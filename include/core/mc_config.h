@@ -12,6 +12,10 @@
  *   [retention] days = 7
  *   [topics]   <MNS or RocketMQ topic name> = <webhook URL>
  *   [notify]   secret = <HMAC key for X-Mc-Signature>   max_attempts = 20
+ *   [devices]  backends = auto      (or a list: "cuda, software"; a listed backend that
+ *              cannot open stops the start)
+ *              <backend>_decode_sessions = N   <backend>_encode_sessions = N
+ *              (backend: cuda, vaapi, qsv, vulkan, fake; 0 = the backend's default)
  *
  * A file holding only [keys] works: everything else has a default. Unknown sections and
  * keys are errors (a typo must not silently leave a default in place).
@@ -24,6 +28,8 @@
 #include <stdint.h>
 
 #include "mc_err.h"
+
+#define MC_CONFIG_NBACKENDS 5
 
 typedef struct mc_config_pair {
     char *name;
@@ -56,7 +62,15 @@ typedef struct mc_config {
     size_t n_topics;
     char *notify_secret;     /* NULL = unsigned */
     int notify_max_attempts; /* 20 */
+
+    char *device_backends; /* "auto" */
+    /* Session capacity per backend (mc_config_device_backends order), [0] decode [1] encode;
+     * 0 = the backend's default. */
+    int device_sessions[MC_CONFIG_NBACKENDS][2];
 } mc_config;
+
+/* The backends whose session capacity the configuration can set, in device_sessions order. */
+extern const char *const mc_config_device_backends[MC_CONFIG_NBACKENDS];
 
 /* Fill the embedded defaults. 0, or -ENOMEM. */
 int mc_config_defaults(mc_config *cfg);

@@ -90,6 +90,14 @@ static enum MHD_Result route(api_req *r)
     }
     if (strcmp(r->path, "/metrics") == 0 && get)
         return api_metrics(r);
+    if (strcmp(r->path, "/v1/devices") == 0 && get) {
+        if (!r->api->deps.devices)
+            return api_reply_errorf(r, "ServiceUnavailable", "no device registry");
+        json_t *o = mc_hw_registry_to_json(r->api->deps.devices);
+        if (!o)
+            return api_reply_errorf(r, "InternalError", "out of memory");
+        return api_reply_json(r, MHD_HTTP_OK, o);
+    }
     if (strcmp(r->path, "/") == 0) {
         if (strcmp(m, "POST") != 0 && strcmp(m, "GET") != 0)
             return api_reply_errorf(r, "UnsupportedHTTPMethod",
@@ -98,7 +106,7 @@ static enum MHD_Result route(api_req *r)
     }
     return api_reply_errorf(r, "InvalidApi.NotFound",
                             "nothing is served at %s; the API is at / (IMM actions), plus "
-                            "/healthz and /metrics",
+                            "/healthz, /metrics and /v1/devices",
                             r->path);
 }
 

@@ -21,6 +21,7 @@
 static const char *const create_fields[] = {
     "AlignmentIndex", "CredentialConfig", "Notification", "ProjectName", "Sources",
     "Tags",           "TargetGroups",     "Targets",      "UserData",
+    "Device", /* extension: auto, gpu, cpu or a backend */
 };
 
 /* Build the request object the job model reads: every parameter as the string it came as
@@ -243,7 +244,8 @@ out:
     return ret;
 }
 
-/* A task as IMM's TaskInfo (plus our Phase/Device/Attempts/Outputs extensions). */
+/* A task as IMM's TaskInfo (plus our Phase/Device/Attempts/Outputs/Stages/Copies/Fallback
+ * extensions). */
 static json_t *task_json(const mc_task *t, bool with_request)
 {
     char start[40], end[40];
@@ -279,6 +281,15 @@ static json_t *task_json(const mc_task *t, bool with_request)
     json_t *outputs = json_object_get(res, "outputs");
     if (json_is_array(outputs))
         json_object_set(o, "Outputs", outputs);
+    /* Which device ran each stage, copies between device and system memory, and the device
+     * a task fell back from. */
+    static const char *const extra[][2] = {
+        {"stages", "Stages"}, {"copies", "Copies"}, {"fallback", "Fallback"}};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+        json_t *v = json_object_get(res, extra[i][0]);
+        if (json_is_object(v))
+            json_object_set(o, extra[i][1], v);
+    }
     json_decref(res);
     if (with_request && t->request)
         json_object_set_new(o, "TaskRequestDefinition", api_json_str(t->request));

@@ -5,6 +5,68 @@
 
 #include "api_internal.h"
 
+/* Per-device sessions, throughput, fallbacks and copies. */
+static void device_metrics(mc_buf *b, const mc_hw_registry *reg)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"device_sessions_in_use", "gauge", "Sessions in use, by device and kind."},
+        {"device_sessions_capacity", "gauge", "Session capacity, by device and kind."},
+        {"device_healthy", "gauge", "1 when the device is healthy, 0 when degraded or failing."},
+        {"device_tasks_total", "counter", "Tasks run on the device."},
+        {"device_frames_total", "counter", "Frames decoded by tasks run on the device."},
+        {"device_busy_seconds_total", "counter", "Time tasks ran on the device."},
+        {"device_fallbacks_total", "counter",
+         "Tasks that failed on the device and succeeded on "
+         "software."},
+        {"device_copies_total", "counter", "Frames copied between device and system memory."},
+    };
+    size_t n = mc_hw_registry_count(reg);
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        mc_buf_printf(b, "# HELP mediaconvertd_%s %s\n# TYPE mediaconvertd_%s %s\n", fam[f].name,
+                      fam[f].help, fam[f].name, fam[f].type);
+        for (size_t i = 0; i < n; i++) {
+            const mc_hw_device *dev = mc_hw_registry_device(reg, i);
+            const char *nm = mc_hw_device_name(dev);
+            mc_hw_device_stats st;
+            mc_hw_device_get_stats(dev, &st);
+            switch (f) {
+            case 0:
+            case 1:
+                for (int k = 0; k < 2; k++)
+                    mc_buf_printf(b, "mediaconvertd_%s{device=\"%s\",kind=\"%s\"} %d\n",
+                                  fam[f].name, nm, k ? "encode" : "decode",
+                                  f == 0 ? mc_hw_device_in_use(dev, k)
+                                         : mc_hw_device_capacity(dev, k));
+                break;
+            case 2:
+                mc_buf_printf(b, "mediaconvertd_%s{device=\"%s\"} %d\n", fam[f].name, nm,
+                              mc_hw_device_health(dev) == MC_HW_HEALTHY);
+                break;
+            case 3:
+            case 4:
+            case 6:
+                mc_buf_printf(b, "mediaconvertd_%s{device=\"%s\"} %lld\n", fam[f].name, nm,
+                              (long long)(f == 3   ? st.tasks
+                                          : f == 4 ? st.frames
+                                                   : st.fallbacks));
+                break;
+            case 5:
+                mc_buf_printf(b, "mediaconvertd_%s{device=\"%s\"} %.3f\n", fam[f].name, nm,
+                              st.seconds);
+                break;
+            default:
+                mc_buf_printf(b,
+                              "mediaconvertd_%s{device=\"%s\",direction=\"upload\"} %lld\n"
+                              "mediaconvertd_%s{device=\"%s\",direction=\"download\"} %lld\n",
+                              fam[f].name, nm, (long long)st.uploads, fam[f].name, nm,
+                              (long long)st.downloads);
+            }
+        }
+    }
+}
+
 enum MHD_Result api_metrics(api_req *r)
 {
     const mc_api_deps *d = &r->api->deps;
@@ -71,6 +133,8 @@ enum MHD_Result api_metrics(api_req *r)
     for (int c = 1; c < 6; c++)
         mc_buf_printf(&b, "mediaconvertd_http_responses_total{class=\"%dxx\"} %lld\n", c,
                       (long long)atomic_load(&r->api->http_status[c]));
+    if (d->devices)
+        device_metrics(&b, d->devices);
     char *text = mc_buf_steal(&b);
     if (!text)
         return api_reply_errorf(r, "InternalError", "out of memory");

@@ -4,6 +4,7 @@
  *
  *   mediaconvert run [--store DIR] [--device BACKEND] REQUEST.json
  *   mediaconvert probe [--store DIR] FILE|URI
+ *   mediaconvert devices [--json]
  *
  * Exit status: 0 success, 1 the task failed, 2 the request or the command line is invalid.
  */
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "mc_err.h"
+#include "mc_hwaccel.h"
 #include "mc_job.h"
 #include "mc_log.h"
 #include "mc_media.h"
@@ -45,6 +47,7 @@ static void usage(FILE *f)
           "           [--start S] [--interval S] [--fps N] [--num N] [--width W]\n"
           "           [--height H] [--scale-type stretch|crop|fill|fit] [--quality Q]\n"
           "       mediaconvert probe [--store DIR] FILE|oss://bucket/key|file:///path\n"
+          "       mediaconvert devices [--json]\n"
           "       mediaconvert --version\n"
           "\n"
           "run      executes a CreateMediaConvertTask request (JSON object form; '-' reads\n"
@@ -55,10 +58,15 @@ static void usage(FILE *f)
           "         pixels, or below 1 as a fraction of the video's). INPUT and OUTPUT are\n"
           "         files or oss:// URIs.\n"
           "probe    prints a media file's container and streams as JSON.\n"
+          "devices  lists every device backend (cuda, vaapi, qsv, vulkan, software), compiled\n"
+          "         or not, with its devices, what they decode, scale and encode, and their\n"
+          "         session capacity.\n"
           "\n"
           "--store DIR     object store root: oss://bucket/key is DIR/bucket/key\n"
           "                (default: $MEDIACONVERT_STORE, else ./var/buckets)\n"
-          "--device NAME   device backend: auto (default) or software\n"
+          "--device NAME   where to run: auto (default: the first hardware device, else\n"
+          "                software), gpu, cpu, or a backend (cuda, vaapi, qsv, vulkan,\n"
+          "                software)\n"
           "-v, --verbose   more log output; -q, --quiet: errors only, no progress\n"
           "\n"
           "exit status: 0 success, 1 the task failed, 2 invalid request or usage\n",
@@ -140,6 +148,77 @@ static const char *default_store(void)
     return env && *env ? env : "var/buckets";
 }
 
+/* The device a class or backend name stands for: classes go through discovery (the same
+ * order the daemon places tasks in), a backend name opens that backend's first device. */
+static int open_device(const char *name, mc_hw_device **out, mc_err *err)
+{
+    if (strcmp(name, "auto") != 0 && strcmp(name, "gpu") != 0 && strcmp(name, "cpu") != 0)
+        return mc_hw_device_open(name, NULL, out, err);
+    mc_hw_registry *reg = NULL;
+    mc_hw_discover_cfg cfg = {.cpu_slots = 1};
+    int rc = mc_hw_discover(&cfg, &reg, err);
+    if (rc >= 0)
+        rc = mc_hw_pick(reg, name, out, err);
+    mc_hw_registry_free(&reg);
+    return rc;
+}
+
+/* List the backends and their devices. */
+static int cmd_devices(bool as_json)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    mc_hw_registry *reg = NULL;
+    mc_hw_discover_cfg cfg = {.cpu_slots = 1};
+    if (mc_hw_discover(&cfg, &reg, &err) < 0) {
+        print_error(&err);
+        return EXIT_TASK_FAILED;
+    }
+    json_t *j = mc_hw_registry_to_json(reg);
+    int status = 0;
+    if (as_json) {
+        status = print_json(j) < 0 ? EXIT_TASK_FAILED : 0;
+        j = NULL;
+    } else {
+        size_t i;
+        json_t *b;
+        json_array_foreach(json_object_get(j, "backends"), i, b)
+        {
+            printf("%-9s %-13s %s\n", json_string_value(json_object_get(b, "name")),
+                   json_string_value(json_object_get(b, "state")),
+                   json_string_value(json_object_get(b, "detail")));
+            size_t k;
+            json_t *d;
+            json_array_foreach(json_object_get(b, "devices"), k, d)
+            {
+                json_t *caps = json_object_get(d, "capabilities");
+                json_t *ses = json_object_get(d, "sessions");
+                char *dec = json_dumps(json_object_get(caps, "decode"), JSON_COMPACT);
+                char *enc = json_dumps(json_object_get(caps, "encode"), JSON_COMPACT);
+                printf("  %-18s %s%s\n    decode %s  encode %s  scale %s\n"
+                       "    sessions: decode %lld, encode %lld  health %s\n",
+                       json_string_value(json_object_get(d, "name")),
+                       json_string_value(json_object_get(d, "description")),
+                       json_is_true(json_object_get(d, "emulated")) ? " (emulated)" : "",
+                       dec ? dec : "[]", enc ? enc : "[]",
+                       json_string_value(json_object_get(caps, "scale"))
+                           ? json_string_value(json_object_get(caps, "scale"))
+                           : "-",
+                       json_integer_value(
+                           json_object_get(json_object_get(ses, "decode"), "capacity")),
+                       json_integer_value(
+                           json_object_get(json_object_get(ses, "encode"), "capacity")),
+                       json_string_value(json_object_get(d, "health")));
+                free(dec);
+                free(enc);
+            }
+        }
+    }
+    json_decref(j);
+    mc_hw_registry_free(&reg);
+    return status;
+}
+
 /* Run a parsed job (taking it) and print its result. */
 static int run_job(mc_job *job, const char *store_dir, const char *device, bool quiet)
 {
@@ -159,11 +238,19 @@ static int run_job(mc_job *job, const char *store_dir, const char *device, bool 
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    mc_hw_device *dev = NULL;
+    rc = open_device(device, &dev, &err);
+    if (rc < 0) {
+        print_error(&err);
+        mc_store_free(&store);
+        mc_job_free(&job);
+        return EXIT_INVALID;
+    }
     progress_state prog = {.tty = isatty(STDERR_FILENO), .quiet = quiet, .last = -10};
     mc_engine_opts opts = {
         .store = store,
         .uri_flags = MC_URI_ALLOW_FILE,
-        .backend = device,
+        .device = dev,
         .progress = on_progress,
         .progress_opaque = &prog,
         .cancel = &cancel_requested,
@@ -181,6 +268,7 @@ static int run_job(mc_job *job, const char *store_dir, const char *device, bool 
         status = EXIT_TASK_FAILED;
     }
     mc_result_clear(&result);
+    mc_hw_device_unref(&dev);
     mc_store_free(&store);
     mc_job_free(&job);
     return status;
@@ -402,6 +490,15 @@ int main(int argc, char **argv)
         int first = optind - 1;
         optind = 0;
         return cmd_animate(argc - first, argv + first, store, device, quiet);
+    }
+    if (strcmp(cmd, "devices") == 0) {
+        bool as_json = optind < argc && strcmp(argv[optind], "--json") == 0;
+        if (optind + as_json != argc) {
+            usage(stderr);
+            return EXIT_INVALID;
+        }
+        mc_media_init_logging();
+        return cmd_devices(as_json);
     }
     while ((c = getopt_long(argc, argv, "+s:d:vq", longopts, NULL)) != -1) {
         if (!common_option(c, &store, &device, &quiet)) {

@@ -20,6 +20,8 @@ int mc_config_defaults(mc_config *cfg)
     cfg->http_threads = 4;
     cfg->max_skew_s = 900;
     cfg->workers = 2;
+    if (!(cfg->device_backends = strdup("auto")))
+        return -ENOMEM;
     cfg->task_timeout_s = 21600;
     cfg->max_attempts = 3;
     cfg->queue_max = 100000;
@@ -57,6 +59,7 @@ void mc_config_clear(mc_config *cfg)
     free(cfg->region);
     free(cfg->account_id);
     free(cfg->notify_secret);
+    free(cfg->device_backends);
     pairs_free(&cfg->keys, &cfg->n_keys);
     pairs_free(&cfg->projects, &cfg->n_projects);
     pairs_free(&cfg->topics, &cfg->n_topics);
@@ -202,7 +205,20 @@ static const struct num_key num_keys[] = {
     NUM("limits", "shutdown_grace", 0, 3600, shutdown_grace_s, false),
     NUM("retention", "days", 1, 3650, retention_days, false),
     NUM("notify", "max_attempts", 1, 1000, notify_max_attempts, true),
+    NUM("devices", "cuda_decode_sessions", 0, 256, device_sessions[0][0], true),
+    NUM("devices", "cuda_encode_sessions", 0, 256, device_sessions[0][1], true),
+    NUM("devices", "vaapi_decode_sessions", 0, 256, device_sessions[1][0], true),
+    NUM("devices", "vaapi_encode_sessions", 0, 256, device_sessions[1][1], true),
+    NUM("devices", "qsv_decode_sessions", 0, 256, device_sessions[2][0], true),
+    NUM("devices", "qsv_encode_sessions", 0, 256, device_sessions[2][1], true),
+    NUM("devices", "vulkan_decode_sessions", 0, 256, device_sessions[3][0], true),
+    NUM("devices", "vulkan_encode_sessions", 0, 256, device_sessions[3][1], true),
+    NUM("devices", "fake_decode_sessions", 0, 256, device_sessions[4][0], true),
+    NUM("devices", "fake_encode_sessions", 0, 256, device_sessions[4][1], true),
 };
+
+const char *const mc_config_device_backends[MC_CONFIG_NBACKENDS] = {"cuda", "vaapi", "qsv",
+                                                                     "vulkan", "fake"};
 
 /* Errors are recorded without a line number: inih (built without INI_HANDLER_LINENO) tells
  * the line of the first error when ini_parse returns, and mc_config_load adds it. */
@@ -232,6 +248,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         rc = set_str(&cfg->account_id, value);
     } else if (strcmp(section, "notify") == 0 && strcmp(name, "secret") == 0) {
         rc = set_str(&cfg->notify_secret, value);
+    } else if (strcmp(section, "devices") == 0 && strcmp(name, "backends") == 0) {
+        rc = set_str(&cfg->device_backends, value);
     } else {
         const struct num_key *k = NULL;
         for (size_t i = 0; i < sizeof(num_keys) / sizeof(num_keys[0]); i++)
