@@ -12,6 +12,7 @@
  *   [retention] days = 7
  *   [topics]   <MNS or RocketMQ topic name> = <webhook URL>
  *   [notify]   secret = <HMAC key for X-Mc-Signature>   max_attempts = 20
+ *   [log]      level = info          (error, warning, info or debug)
  *
  * A file holding only [keys] works: everything else has a default. Unknown sections and
  * keys are errors (a typo must not silently leave a default in place).
@@ -56,6 +57,8 @@ typedef struct mc_config {
     size_t n_topics;
     char *notify_secret;     /* NULL = unsigned */
     int notify_max_attempts; /* 20 */
+
+    int log_level; /* enum mc_log_level: MC_LOG_INFO */
 } mc_config;
 
 /* Fill the embedded defaults. 0, or -ENOMEM. */
