@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "mc_api.h"
+#include "mc_conf.h"
 #include "mc_config.h"
 #include "mc_db.h"
 #include "mc_log.h"
@@ -193,93 +194,57 @@ int main(int argc, char **argv)
 
     int status = 1;
     mc_err err = {0};
-    mc_config cfg;
+    const mc_conf_args args = {
+        .path = config_path, .listen = listen, .data_dir = data_dir, .workers = workers};
+    mc_conf *conf = NULL; /* as started */
+    mc_conf_live *live = NULL;
     mc_store *objects = NULL;
     mc_db *db = NULL;
     mc_notifier *notifier = NULL;
     mc_sched *sched = NULL;
     mc_api *api = NULL;
-    mc_notify_topic *topics = NULL;
     char *db_path = NULL, *buckets = NULL;
 
-    if (mc_config_defaults(&cfg) < 0) {
-        fprintf(stderr, "mediaconvertd: out of memory\n");
-        return 1;
-    }
-    if ((config_path && mc_config_load(&cfg, config_path, &err) < 0) ||
-        (listen && mc_config_set_listen(&cfg, listen, &err) < 0) ||
-        (data_dir && mc_config_set_data_dir(&cfg, data_dir) < 0))
+    if (mc_conf_load(&args, &conf, &err) < 0)
         goto fail;
-    if (workers)
-        cfg.workers = workers;
-    if (cfg.n_keys == 0 && !mc_config_listen_is_loopback(&cfg)) {
-        mc_err_set(&err, -EPERM, "InvalidConfig",
-                   "refusing to serve %s without access keys: add a [keys] section "
-                   "(ACCESS_KEY_ID = SECRET) or listen on 127.0.0.1",
-                   cfg.listen_host);
+    const mc_config *cfg = mc_conf_config(conf);
+    mc_log_set_level((enum mc_log_level)cfg->log_level);
+    if (mc_conf_live_new(mc_conf_ref(conf), &live) < 0) {
+        mc_conf_unref(&conf); /* the reference meant for the cell */
         goto fail;
     }
 
-    db_path = mc_asprintf("%s/tasks.db", cfg.data_dir);
-    buckets = mc_asprintf("%s/buckets", cfg.data_dir);
+    db_path = mc_asprintf("%s/tasks.db", cfg->data_dir);
+    buckets = mc_asprintf("%s/buckets", cfg->data_dir);
     if (!db_path || !buckets)
         goto fail;
-    int rc = make_dir(cfg.data_dir);
+    int rc = make_dir(cfg->data_dir);
     if (rc < 0) {
-        mc_err_set(&err, rc, "InvalidConfig", "cannot create the data folder %s: %s", cfg.data_dir,
+        mc_err_set(&err, rc, "InvalidConfig", "cannot create the data folder %s: %s", cfg->data_dir,
                    strerror(-rc));
         goto fail;
     }
-    mc_db_opts dbo = {.queue_max = cfg.queue_max};
-    if (mc_store_open(buckets, &objects, &err) < 0 || mc_db_open(db_path, &dbo, &db, &err) < 0)
-        goto fail;
-    for (size_t i = 0; i < cfg.n_projects; i++) {
-        const mc_config_pair *p = &cfg.projects[i];
-        rc = mc_db_project_create(db, p->name, *p->value ? p->value : NULL, mc_now_ms(), &err);
-        if (rc < 0 && rc != -EEXIST)
-            goto fail;
-        mc_err_clear(&err);
-    }
-
-    topics = calloc(cfg.n_topics + 1, sizeof(*topics));
-    if (!topics)
-        goto fail;
-    for (size_t i = 0; i < cfg.n_topics; i++)
-        topics[i] = (mc_notify_topic){.name = cfg.topics[i].name, .url = cfg.topics[i].value};
-    mc_notify_cfg ncfg = {
-        .region = cfg.region,
-        .account_id = cfg.account_id,
-        .topics = topics,
-        .n_topics = cfg.n_topics,
-        .secret = cfg.notify_secret,
-        .max_attempts = cfg.notify_max_attempts,
-    };
-    if (mc_notifier_start(&ncfg, db, &notifier, &err) < 0)
+    mc_db_opts dbo = {.queue_max = cfg->queue_max};
+    if (mc_store_open(buckets, &objects, &err) < 0 || mc_db_open(db_path, &dbo, &db, &err) < 0 ||
+        mc_conf_create_projects(conf, db, NULL, &err) < 0 ||
+        mc_notifier_start(mc_conf_notify(conf), db, &notifier, &err) < 0)
         goto fail;
     mc_sched_cfg scfg = {
-        .workers = cfg.workers,
-        .task_timeout_s = cfg.task_timeout_s,
-        .max_attempts = cfg.max_attempts,
-        .retention_s = cfg.retention_days * 86400,
+        .workers = cfg->workers,
+        .max_attempts = cfg->max_attempts,
         .objects = objects,
-        .notify = &ncfg,
+        .conf = live,
         .notifier = notifier,
     };
     if (mc_sched_start(&scfg, db, &sched, &err) < 0)
         goto fail;
 
-    mc_api_deps deps = {
-        .config = &cfg,
-        .db = db,
-        .sched = sched,
-        .objects = objects,
-        .notify = &ncfg,
-    };
+    mc_api_deps deps = {.conf = live, .db = db, .sched = sched, .objects = objects};
     if (mc_api_start(&deps, &api, &err) < 0)
         goto fail;
-    mc_log(MC_LOG_INFO, "listening on http://%s:%d (data in %s, %d worker(s))", cfg.listen_host,
-           mc_api_port(api), cfg.data_dir, cfg.workers);
-    if (cfg.n_keys == 0)
+    mc_log(MC_LOG_INFO, "listening on http://%s:%d (data in %s, %d worker(s))", cfg->listen_host,
+           mc_api_port(api), cfg->data_dir, cfg->workers);
+    if (cfg->n_keys == 0)
         mc_log(MC_LOG_WARN, "no access keys configured: requests are not authenticated, "
                             "so only the loopback address is served");
     if (port_file) {
@@ -292,12 +257,15 @@ int main(int argc, char **argv)
     notify_status(db, sched, "READY=1\n");
 
     int sig = wait_for_stop(&stop, db, sched);
-    mc_log(MC_LOG_INFO, "signal %d: stopping (grace %llds)", sig, (long long)cfg.shutdown_grace_s);
+    mc_conf *now = mc_conf_live_get(live);
+    int64_t grace_s = mc_conf_config(now)->shutdown_grace_s;
+    mc_conf_unref(&now);
+    mc_log(MC_LOG_INFO, "signal %d: stopping (grace %llds)", sig, (long long)grace_s);
     sd_notify(0, "STOPPING=1");
     /* Reads stay served while running tasks get their grace period; creates and cancels
      * answer 503. Then the server closes, requests in flight answered first. */
     mc_api_drain(api);
-    mc_sched_stop(&sched, cfg.shutdown_grace_s);
+    mc_sched_stop(&sched, grace_s);
     mc_api_quiesce(api);
     mc_api_stop(&api);
     status = 0;
@@ -313,9 +281,9 @@ out:
     mc_notifier_stop(&notifier);
     mc_db_close(&db);
     mc_store_free(&objects);
-    free(topics);
     free(db_path);
     free(buckets);
-    mc_config_clear(&cfg);
+    mc_conf_live_free(&live);
+    mc_conf_unref(&conf);
     return status;
 }
