@@ -1,7 +1,8 @@
 /*
  * mediaconvertd: wiring and process life only. Reads the configuration, opens the task
  * store and the object store, starts the notifier, the scheduler and the HTTP server, then
- * waits for SIGTERM/SIGINT and shuts down in the reverse order.
+ * waits for SIGTERM/SIGINT and shuts down in the reverse order. SIGHUP re-reads the
+ * configuration (reload()).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -106,8 +107,8 @@ static void notify_status(mc_db *db, mc_sched *sched, const char *first)
                (long long)st.finished[MC_TASK_CANCELED]);
 }
 
-/* Wait for a stop signal; meanwhile refresh STATUS= and ping the watchdog at half its
- * period (systemd's advice), or every 5 s when it is off. */
+/* Wait for a stop signal (or SIGHUP); meanwhile refresh STATUS= and ping the watchdog at
+ * half its period (systemd's advice), or every 5 s when it is off. */
 static int wait_for_stop(const sigset_t *stop, mc_db *db, mc_sched *sched)
 {
     uint64_t wd_us = 0;
@@ -126,6 +127,45 @@ static int wait_for_stop(const sigset_t *stop, mc_db *db, mc_sched *sched)
         if (errno == EAGAIN)
             notify_status(db, sched, watchdog ? "WATCHDOG=1\n" : "");
     }
+}
+
+/*
+ * SIGHUP (systemctl reload): re-read the file and the command line, check the whole, and
+ * switch to it; the running and queued tasks carry on. A configuration that does not pass
+ * changes nothing. Settings that need a restart keep their running values (with a warning).
+ */
+static void reload(const mc_conf_args *args, mc_conf_live *live, mc_db *db, mc_notifier *notifier,
+                   mc_sched *sched)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    mc_conf *cur = mc_conf_live_get(live), *next = NULL;
+    mc_err err = {0};
+    char kept[256];
+    int created = 0;
+    if (mc_conf_reload(args, cur, &next, kept, sizeof(kept), &err) < 0 ||
+        mc_conf_create_projects(next, db, &created, &err) < 0 ||
+        mc_notifier_reconfigure(notifier, mc_conf_notify(next)) < 0) {
+        mc_log(MC_LOG_ERROR, "reload failed, the running configuration stays: %s",
+               err.msg[0] ? err.msg : "out of memory");
+        sd_notifyf(0, "READY=1\nSTATUS=reload failed, running on the previous configuration: %s",
+                   err.msg[0] ? err.msg : "out of memory");
+        goto out;
+    }
+    const mc_config *cfg = mc_conf_config(next);
+    mc_log_set_level((enum mc_log_level)cfg->log_level);
+    mc_conf_live_set(live, mc_conf_ref(next));
+    if (kept[0])
+        mc_log(MC_LOG_WARN, "reload: %s changed; kept the running value until a restart", kept);
+    mc_log(MC_LOG_INFO, "reloaded %s: %zu key(s), %zu project(s) (%d new), %zu topic(s)",
+           args->path ? args->path : "the defaults", cfg->n_keys, cfg->n_projects, created,
+           cfg->n_topics);
+    notify_status(db, sched, "READY=1\n");
+out:
+    mc_conf_unref(&next);
+    mc_conf_unref(&cur);
 }
 
 static int make_dir(const char *path)
@@ -179,12 +219,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* Block the stop signals in every thread (threads inherit the mask); the main thread
-     * waits for them below. */
+    /* Block the stop signals and SIGHUP in every thread (threads inherit the mask); the main
+     * thread waits for them below. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -196,7 +237,7 @@ int main(int argc, char **argv)
     mc_err err = {0};
     const mc_conf_args args = {
         .path = config_path, .listen = listen, .data_dir = data_dir, .workers = workers};
-    mc_conf *conf = NULL; /* as started */
+    mc_conf *conf = NULL; /* as started: a reload keeps listen, data_dir and workers */
     mc_conf_live *live = NULL;
     mc_store *objects = NULL;
     mc_db *db = NULL;
@@ -256,7 +297,9 @@ int main(int argc, char **argv)
     }
     notify_status(db, sched, "READY=1\n");
 
-    int sig = wait_for_stop(&stop, db, sched);
+    int sig;
+    while ((sig = wait_for_stop(&stop, db, sched)) == SIGHUP)
+        reload(&args, live, db, notifier, sched);
     mc_conf *now = mc_conf_live_get(live);
     int64_t grace_s = mc_conf_config(now)->shutdown_grace_s;
     mc_conf_unref(&now);
