@@ -1,7 +1,8 @@
 /*
  * mediaconvertd: wiring and process life only. Reads the configuration, opens the task
  * store and the object store, starts the notifier, the scheduler and the HTTP server, then
- * waits for SIGTERM/SIGINT and shuts down in the reverse order.
+ * waits for SIGTERM/SIGINT and shuts down in the reverse order. SIGHUP re-reads the
+ * configuration (reload()).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "mc_api.h"
+#include "mc_conf.h"
 #include "mc_config.h"
 #include "mc_db.h"
 #include "mc_hwaccel.h"
@@ -106,8 +108,8 @@ static void notify_status(mc_db *db, mc_sched *sched, const char *first)
                (long long)st.finished[MC_TASK_CANCELED]);
 }
 
-/* Wait for a stop signal; meanwhile refresh STATUS= and ping the watchdog at half its
- * period (systemd's advice), or every 5 s when it is off. */
+/* Wait for a stop signal (or SIGHUP); meanwhile refresh STATUS= and ping the watchdog at
+ * half its period (systemd's advice), or every 5 s when it is off. */
 static int wait_for_stop(const sigset_t *stop, mc_db *db, mc_sched *sched)
 {
     uint64_t wd_us = 0;
@@ -126,6 +128,45 @@ static int wait_for_stop(const sigset_t *stop, mc_db *db, mc_sched *sched)
         if (errno == EAGAIN)
             notify_status(db, sched, watchdog ? "WATCHDOG=1\n" : "");
     }
+}
+
+/*
+ * SIGHUP (systemctl reload): re-read the file and the command line, check the whole, and
+ * switch to it; the running and queued tasks carry on. A configuration that does not pass
+ * changes nothing. Settings that need a restart keep their running values (with a warning).
+ */
+static void reload(const mc_conf_args *args, mc_conf_live *live, mc_db *db, mc_notifier *notifier,
+                   mc_sched *sched)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    mc_conf *cur = mc_conf_live_get(live), *next = NULL;
+    mc_err err = {0};
+    char kept[256];
+    int created = 0;
+    if (mc_conf_reload(args, cur, &next, kept, sizeof(kept), &err) < 0 ||
+        mc_conf_create_projects(next, db, &created, &err) < 0 ||
+        mc_notifier_reconfigure(notifier, mc_conf_notify(next)) < 0) {
+        mc_log(MC_LOG_ERROR, "reload failed, the running configuration stays: %s",
+               err.msg[0] ? err.msg : "out of memory");
+        sd_notifyf(0, "READY=1\nSTATUS=reload failed, running on the previous configuration: %s",
+                   err.msg[0] ? err.msg : "out of memory");
+        goto out;
+    }
+    const mc_config *cfg = mc_conf_config(next);
+    mc_log_set_level((enum mc_log_level)cfg->log_level);
+    mc_conf_live_set(live, mc_conf_ref(next));
+    if (kept[0])
+        mc_log(MC_LOG_WARN, "reload: %s changed; kept the running value until a restart", kept);
+    mc_log(MC_LOG_INFO, "reloaded %s: %zu key(s), %zu project(s) (%d new), %zu topic(s)",
+           args->path ? args->path : "the defaults", cfg->n_keys, cfg->n_projects, created,
+           cfg->n_topics);
+    notify_status(db, sched, "READY=1\n");
+out:
+    mc_conf_unref(&next);
+    mc_conf_unref(&cur);
 }
 
 static int make_dir(const char *path)
@@ -179,12 +220,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* Block the stop signals in every thread (threads inherit the mask); the main thread
-     * waits for them below. */
+    /* Block the stop signals and SIGHUP in every thread (threads inherit the mask); the main
+     * thread waits for them below. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -194,109 +236,73 @@ int main(int argc, char **argv)
 
     int status = 1;
     mc_err err = {0};
-    mc_config cfg;
+    const mc_conf_args args = {
+        .path = config_path, .listen = listen, .data_dir = data_dir, .workers = workers};
+    mc_conf *conf = NULL; /* as started: a reload keeps listen, data_dir and workers */
+    mc_conf_live *live = NULL;
     mc_store *objects = NULL;
     mc_db *db = NULL;
     mc_notifier *notifier = NULL;
     mc_sched *sched = NULL;
     mc_api *api = NULL;
     mc_hw_registry *devices = NULL;
-    mc_notify_topic *topics = NULL;
     char *db_path = NULL, *buckets = NULL;
 
-    if (mc_config_defaults(&cfg) < 0) {
-        fprintf(stderr, "mediaconvertd: out of memory\n");
-        return 1;
-    }
-    if ((config_path && mc_config_load(&cfg, config_path, &err) < 0) ||
-        (listen && mc_config_set_listen(&cfg, listen, &err) < 0) ||
-        (data_dir && mc_config_set_data_dir(&cfg, data_dir) < 0))
+    if (mc_conf_load(&args, &conf, &err) < 0)
         goto fail;
-    if (workers)
-        cfg.workers = workers;
-    if (cfg.n_keys == 0 && !mc_config_listen_is_loopback(&cfg)) {
-        mc_err_set(&err, -EPERM, "InvalidConfig",
-                   "refusing to serve %s without access keys: add a [keys] section "
-                   "(ACCESS_KEY_ID = SECRET) or listen on 127.0.0.1",
-                   cfg.listen_host);
+    const mc_config *cfg = mc_conf_config(conf);
+    mc_log_set_level((enum mc_log_level)cfg->log_level);
+    if (mc_conf_live_new(mc_conf_ref(conf), &live) < 0) {
+        mc_conf_unref(&conf); /* the reference meant for the cell */
         goto fail;
     }
 
-    db_path = mc_asprintf("%s/tasks.db", cfg.data_dir);
-    buckets = mc_asprintf("%s/buckets", cfg.data_dir);
+    db_path = mc_asprintf("%s/tasks.db", cfg->data_dir);
+    buckets = mc_asprintf("%s/buckets", cfg->data_dir);
     if (!db_path || !buckets)
         goto fail;
-    int rc = make_dir(cfg.data_dir);
+    int rc = make_dir(cfg->data_dir);
     if (rc < 0) {
-        mc_err_set(&err, rc, "InvalidConfig", "cannot create the data folder %s: %s", cfg.data_dir,
+        mc_err_set(&err, rc, "InvalidConfig", "cannot create the data folder %s: %s", cfg->data_dir,
                    strerror(-rc));
         goto fail;
     }
-    mc_db_opts dbo = {.queue_max = cfg.queue_max};
-    if (mc_store_open(buckets, &objects, &err) < 0 || mc_db_open(db_path, &dbo, &db, &err) < 0)
-        goto fail;
-    for (size_t i = 0; i < cfg.n_projects; i++) {
-        const mc_config_pair *p = &cfg.projects[i];
-        rc = mc_db_project_create(db, p->name, *p->value ? p->value : NULL, mc_now_ms(), &err);
-        if (rc < 0 && rc != -EEXIST)
-            goto fail;
-        mc_err_clear(&err);
-    }
-
-    topics = calloc(cfg.n_topics + 1, sizeof(*topics));
-    if (!topics)
-        goto fail;
-    for (size_t i = 0; i < cfg.n_topics; i++)
-        topics[i] = (mc_notify_topic){.name = cfg.topics[i].name, .url = cfg.topics[i].value};
-    mc_notify_cfg ncfg = {
-        .region = cfg.region,
-        .account_id = cfg.account_id,
-        .topics = topics,
-        .n_topics = cfg.n_topics,
-        .secret = cfg.notify_secret,
-        .max_attempts = cfg.notify_max_attempts,
-    };
-    if (mc_notifier_start(&ncfg, db, &notifier, &err) < 0)
+    mc_db_opts dbo = {.queue_max = cfg->queue_max};
+    if (mc_store_open(buckets, &objects, &err) < 0 || mc_db_open(db_path, &dbo, &db, &err) < 0 ||
+        mc_conf_create_projects(conf, db, NULL, &err) < 0 ||
+        mc_notifier_start(mc_conf_notify(conf), db, &notifier, &err) < 0)
         goto fail;
     /* Devices: every backend is tried; one that fails is reported and left out, unless
      * [devices] backends names it. */
     mc_hw_limits limits[MC_CONFIG_NBACKENDS];
     for (size_t i = 0; i < MC_CONFIG_NBACKENDS; i++)
         limits[i] = (mc_hw_limits){.backend = mc_config_device_backends[i],
-                                   .decode_sessions = cfg.device_sessions[i][0],
-                                   .encode_sessions = cfg.device_sessions[i][1]};
-    mc_hw_discover_cfg dcfg = {.backends = cfg.device_backends,
-                               .cpu_slots = cfg.workers,
+                                   .decode_sessions = cfg->device_sessions[i][0],
+                                   .encode_sessions = cfg->device_sessions[i][1]};
+    mc_hw_discover_cfg dcfg = {.backends = cfg->device_backends,
+                               .cpu_slots = cfg->workers,
                                .limits = limits,
                                .n_limits = MC_CONFIG_NBACKENDS};
     if (mc_hw_discover(&dcfg, &devices, &err) < 0)
         goto fail;
     mc_sched_cfg scfg = {
         .devices = devices,
-        .workers = cfg.workers,
-        .task_timeout_s = cfg.task_timeout_s,
-        .max_attempts = cfg.max_attempts,
-        .retention_s = cfg.retention_days * 86400,
+        .workers = cfg->workers,
+        .max_attempts = cfg->max_attempts,
         .objects = objects,
-        .notify = &ncfg,
+        .conf = live,
         .notifier = notifier,
     };
     if (mc_sched_start(&scfg, db, &sched, &err) < 0)
         goto fail;
 
     mc_api_deps deps = {
-        .config = &cfg,
-        .db = db,
-        .sched = sched,
-        .objects = objects,
-        .notify = &ncfg,
-        .devices = devices,
-    };
+        .conf = live, .db = db, .sched = sched, .objects = objects, .devices = devices};
     if (mc_api_start(&deps, &api, &err) < 0)
         goto fail;
-    mc_log(MC_LOG_INFO, "listening on http://%s:%d (data in %s, %d worker(s))", cfg.listen_host,
-           mc_api_port(api), cfg.data_dir, cfg.workers);
-    if (cfg.n_keys == 0)
+    mc_log(MC_LOG_INFO, "listening on http://%s:%d (data in %s, %d worker(s))", cfg->listen_host,
+           mc_api_port(api), cfg->data_dir, cfg->workers);
+    if (cfg->n_keys == 0)
         mc_log(MC_LOG_WARN, "no access keys configured: requests are not authenticated, "
                             "so only the loopback address is served");
     if (port_file) {
@@ -308,13 +314,18 @@ int main(int argc, char **argv)
     }
     notify_status(db, sched, "READY=1\n");
 
-    int sig = wait_for_stop(&stop, db, sched);
-    mc_log(MC_LOG_INFO, "signal %d: stopping (grace %llds)", sig, (long long)cfg.shutdown_grace_s);
+    int sig;
+    while ((sig = wait_for_stop(&stop, db, sched)) == SIGHUP)
+        reload(&args, live, db, notifier, sched);
+    mc_conf *now = mc_conf_live_get(live);
+    int64_t grace_s = mc_conf_config(now)->shutdown_grace_s;
+    mc_conf_unref(&now);
+    mc_log(MC_LOG_INFO, "signal %d: stopping (grace %llds)", sig, (long long)grace_s);
     sd_notify(0, "STOPPING=1");
     /* Reads stay served while running tasks get their grace period; creates and cancels
      * answer 503. Then the server closes, requests in flight answered first. */
     mc_api_drain(api);
-    mc_sched_stop(&sched, cfg.shutdown_grace_s);
+    mc_sched_stop(&sched, grace_s);
     mc_api_quiesce(api);
     mc_api_stop(&api);
     status = 0;
@@ -331,9 +342,9 @@ out:
     mc_notifier_stop(&notifier);
     mc_db_close(&db);
     mc_store_free(&objects);
-    free(topics);
     free(db_path);
     free(buckets);
-    mc_config_clear(&cfg);
+    mc_conf_live_free(&live);
+    mc_conf_unref(&conf);
     return status;
 }

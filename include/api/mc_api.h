@@ -8,20 +8,21 @@
 
 #include <stdint.h>
 
-#include "mc_config.h"
+#include "mc_conf.h"
 #include "mc_db.h"
 #include "mc_err.h"
 #include "mc_hwaccel.h"
-#include "mc_notify.h"
 #include "mc_sched.h"
 #include "mc_storage.h"
 
 typedef struct mc_api_deps {
-    const mc_config *config; /* listen address, threads, access keys, skew */
+    /* The live configuration. Each request takes the current snapshot once and reads its
+     * access keys and notification topics from it; the listen address, HTTP threads and
+     * max_skew are taken at start (a reload keeps them). */
+    mc_conf_live *conf;
     mc_db *db;
     mc_sched *sched;
     const mc_store *objects;
-    const mc_notify_cfg *notify;
     const mc_hw_registry *devices; /* GET /v1/devices and the per-device metrics */
 } mc_api_deps;
 

@@ -16,6 +16,7 @@
  *              cannot open stops the start)
  *              <backend>_decode_sessions = N   <backend>_encode_sessions = N
  *              (backend: cuda, vaapi, qsv, vulkan, fake; 0 = the backend's default)
+ *   [log]      level = info          (error, warning, info or debug)
  *
  * A file holding only [keys] works: everything else has a default. Unknown sections and
  * keys are errors (a typo must not silently leave a default in place).
@@ -67,6 +68,7 @@ typedef struct mc_config {
     /* Session capacity per backend (mc_config_device_backends order), [0] decode [1] encode;
      * 0 = the backend's default. */
     int device_sessions[MC_CONFIG_NBACKENDS][2];
+    int log_level; /* enum mc_log_level: MC_LOG_INFO */
 } mc_config;
 
 /* The backends whose session capacity the configuration can set, in device_sessions order. */

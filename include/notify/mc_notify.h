@@ -79,13 +79,20 @@ void mc_outbox_msgs_free(mc_outbox_msg **msgs, size_t n);
 typedef struct mc_notifier mc_notifier;
 
 /*
- * Start delivering from db's outbox. cfg (and what it points to) must outlive it.
+ * Start delivering from db's outbox. The notifier keeps copies of what it reads from cfg
+ * (secret, max_attempts, back-off and timeout), so cfg may go once this returns.
  * The first call runs curl_global_init() (once per process, through pthread_once); this
  * module never calls curl_global_cleanup(), so libcurl stays initialised until exit.
  * 2xx = delivered; anything else is retried after min(backoff_base_ms * 2^tries,
  * backoff_max_ms) +-20%, and given up (kept as failed) after max_attempts tries.
  */
 int mc_notifier_start(const mc_notify_cfg *cfg, mc_db *db, mc_notifier **out, mc_err *err);
+/*
+ * A reload: the secret and max_attempts of cfg apply from the next try on (a POST in
+ * flight keeps the signature it was sent with); back-off and timeout stay as started.
+ * 0, or -ENOMEM / -EINVAL with nothing changed.
+ */
+int mc_notifier_reconfigure(mc_notifier *n, const mc_notify_cfg *cfg);
 /* New messages were queued: look now instead of at the next due time. */
 void mc_notifier_wake(mc_notifier *n);
 /*

@@ -16,20 +16,25 @@
 
 #include <stdint.h>
 
+#include "mc_conf.h"
 #include "mc_db.h"
 #include "mc_hwaccel.h"
 #include "mc_err.h"
 #include "mc_notify.h"
 #include "mc_storage.h"
 
+/*
+ * What the scheduler is started with. The settings a reload may change are read from the
+ * live configuration when they are used: [limits] task_timeout when a task starts (a
+ * running task keeps the limit it started with), [retention] days at each collection, and
+ * the notification topics when a task ends.
+ */
 typedef struct mc_sched_cfg {
     int workers;             /* concurrent tasks */
-    int64_t task_timeout_s;  /* a task running longer fails with TaskTimeout */
     int max_attempts;        /* runs interrupted by crashes before a task fails */
-    int64_t retention_s;     /* finished tasks are deleted this long after they end */
     const mc_store *objects; /* the object store oss:// URIs resolve in */
-    const mc_notify_cfg *notify;
-    mc_notifier *notifier; /* woken when a finished task queued notifications; may be NULL */
+    mc_conf_live *conf;      /* the live configuration */
+    mc_notifier *notifier;   /* woken when a finished task queued notifications; may be NULL */
     mc_hw_registry *devices; /* where tasks run; NULL: software only, `workers` slots */
 } mc_sched_cfg;
 

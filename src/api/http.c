@@ -185,15 +185,18 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, sock
 
 int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err)
 {
-    const mc_config *cfg = deps->config;
+    mc_conf *conf = mc_conf_live_get(deps->conf);
+    const mc_config *cfg = mc_conf_config(conf);
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
+    mc_api *api = NULL;
     int rc = resolve(cfg->listen_host, cfg->listen_port, &ss, &sslen, err);
     if (rc < 0)
-        return rc;
-    mc_api *api = calloc(1, sizeof(*api));
-    if (!api)
-        return -ENOMEM;
+        goto fail;
+    if (!(api = calloc(1, sizeof(*api)))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     api->deps = *deps;
     for (int i = 0; i < 6; i++)
         atomic_init(&api->http_status[i], 0);
@@ -224,10 +227,12 @@ int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err)
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
     api->port = info ? info->port : cfg->listen_port;
+    mc_conf_unref(&conf);
     *out = api;
     return 0;
 fail:
     mc_api_stop(&api);
+    mc_conf_unref(&conf);
     return rc;
 }
 

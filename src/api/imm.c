@@ -92,7 +92,7 @@ static const char *secret_of(const char *akid, void *opaque)
 static int authenticate(imm_ctx *c, const mc_sign_req *sr, enum mc_sign_kind kind, mc_err *err)
 {
     api_req *r = c->req;
-    const mc_config *cfg = r->api->deps.config;
+    const mc_config *cfg = mc_conf_config(c->conf);
     if (cfg->n_keys == 0)
         return 0; /* no keys: loopback only, authentication off (main refuses otherwise) */
     if (kind == MC_SIGN_NONE)
@@ -121,7 +121,7 @@ static bool is_form(const api_req *r)
 
 enum MHD_Result api_imm(api_req *r)
 {
-    imm_ctx c = {.req = r, .api = r->api};
+    imm_ctx c = {.req = r, .api = r->api, .conf = mc_conf_live_get(r->api->deps.conf)};
     mc_err err = {0};
     enum MHD_Result ret;
 
@@ -217,5 +217,6 @@ out:
     mc_kvlist_clear(&c.query);
     mc_kvlist_clear(&c.form);
     mc_kvlist_clear(&c.params);
+    mc_conf_unref(&c.conf);
     return ret;
 }

@@ -13,6 +13,7 @@ typedef struct imm_ctx {
     mc_kvlist query;  /* decoded query */
     mc_kvlist form;   /* decoded form body */
     mc_kvlist params; /* both, query first */
+    mc_conf *conf;    /* the configuration this request sees, from start to end (a reference) */
     char access_key_id[128];
 } imm_ctx;
 

@@ -186,7 +186,7 @@ enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
     json_t *note = json_object_get(def, "Notification");
     if (json_object_size(note) > 0) {
         note_text = json_dumps(note, JSON_COMPACT);
-        if ((rc = mc_notify_check(d->notify, note_text, &err)) < 0)
+        if ((rc = mc_notify_check(mc_conf_notify(c->conf), note_text, &err)) < 0)
             goto fail;
     }
     json_t *tags = json_object_get(def, "Tags");

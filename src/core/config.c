@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mc_log.h"
 #include "mc_str.h"
 
 int mc_config_defaults(mc_config *cfg)
@@ -28,6 +29,7 @@ int mc_config_defaults(mc_config *cfg)
     cfg->shutdown_grace_s = 30;
     cfg->retention_days = 7;
     cfg->notify_max_attempts = 20;
+    cfg->log_level = MC_LOG_INFO;
     cfg->listen_host = mc_strdup("127.0.0.1");
     cfg->data_dir = mc_strdup("./var");
     cfg->region = mc_strdup("local");
@@ -250,6 +252,17 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         rc = set_str(&cfg->notify_secret, value);
     } else if (strcmp(section, "devices") == 0 && strcmp(name, "backends") == 0) {
         rc = set_str(&cfg->device_backends, value);
+    } else if (strcmp(section, "log") == 0 && strcmp(name, "level") == 0) {
+        static const char *const levels[] = {"error", "warning", "info", "debug"};
+        rc = -EINVAL;
+        for (int i = 0; i < 4; i++)
+            if (strcmp(value, levels[i]) == 0) {
+                cfg->log_level = i;
+                rc = 0;
+            }
+        if (rc < 0)
+            mc_err_set(c->err, rc, "InvalidConfig",
+                       "[log] level = \"%s\"; allowed: error, warning, info, debug", value);
     } else {
         const struct num_key *k = NULL;
         for (size_t i = 0; i < sizeof(num_keys) / sizeof(num_keys[0]); i++)

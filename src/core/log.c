@@ -1,6 +1,7 @@
 #include "mc_log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +10,8 @@
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static mc_log_sink log_sink;
 static void *log_opaque;
-static enum mc_log_level log_level = MC_LOG_INFO;
+/* atomic: a reload changes it while other threads log */
+static _Atomic int log_level = MC_LOG_INFO;
 
 void mc_log_set_sink(mc_log_sink sink, void *opaque)
 {
@@ -21,18 +23,18 @@ void mc_log_set_sink(mc_log_sink sink, void *opaque)
 
 void mc_log_set_level(enum mc_log_level level)
 {
-    log_level = level;
+    atomic_store_explicit(&log_level, (int)level, memory_order_relaxed);
 }
 
 enum mc_log_level mc_log_get_level(void)
 {
-    return log_level;
+    return (enum mc_log_level)atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
 void mc_log(enum mc_log_level level, const char *fmt, ...)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};
-    if (level > log_level)
+    if ((int)level > atomic_load_explicit(&log_level, memory_order_relaxed))
         return;
     char msg[1024];
     va_list ap;

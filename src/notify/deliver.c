@@ -37,9 +37,7 @@
 #define WHAT_MAX         384
 
 struct mc_notifier {
-    const mc_notify_cfg *cfg;
     mc_db *db;
-    int max_attempts;
     int64_t base_ms, max_ms, timeout_ms;
     CURL *curl; /* used by the thread only */
     char curl_err[CURL_ERROR_SIZE];
@@ -51,6 +49,8 @@ struct mc_notifier {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     bool wake;           /* under lock: mc_notifier_wake() since the last look */
+    char *secret;        /* under lock (mc_notifier_reconfigure): owned, NULL = unsigned */
+    int max_attempts;    /* under lock */
     atomic_bool stop;
     pthread_t thread;
     bool has_lock, has_cond, has_thread;
@@ -188,12 +188,13 @@ static int post(mc_notifier *n, const mc_outbox_msg *m, char *what, size_t what_
     if (!rc && m->task_id && header_safe(m->task_id) &&
         snprintf(line, sizeof(line), "X-Mc-Task-Id: %s", m->task_id) < (int)sizeof(line))
         rc = add_header(&hdrs, line);
-    const char *secret = n->cfg->secret;
-    if (!rc && secret && *secret) {
-        rc = signature(secret, mc_now_ms() / 1000, m->body, line, sizeof(line));
-        if (!rc)
-            rc = add_header(&hdrs, line);
-    }
+    pthread_mutex_lock(&n->lock);
+    bool sign = !rc && n->secret;
+    if (sign)
+        rc = signature(n->secret, mc_now_ms() / 1000, m->body, line, sizeof(line));
+    pthread_mutex_unlock(&n->lock);
+    if (sign && !rc)
+        rc = add_header(&hdrs, line);
     if (rc < 0) {
         snprintf(what, what_size, "cannot build the request: %s",
                  rc == -ENOMEM ? "out of memory" : "HMAC failed");
@@ -305,7 +306,10 @@ static void deliver(mc_notifier *n, const mc_outbox_msg *m)
         return;
     }
     int tries = m->attempts + 1;
-    if (tries >= n->max_attempts) {
+    pthread_mutex_lock(&n->lock);
+    int max_attempts = n->max_attempts;
+    pthread_mutex_unlock(&n->lock);
+    if (tries >= max_attempts) {
         mc_log(MC_LOG_ERROR,
                "notify: giving up task=%s url=%s delivery=%" PRId64 " after %d tries: %s",
                m->task_id, url, m->id, tries, what);
@@ -315,7 +319,7 @@ static void deliver(mc_notifier *n, const mc_outbox_msg *m)
         mc_log(MC_LOG_WARN,
                "notify: delivery failed task=%s url=%s delivery=%" PRId64
                " try=%d/%d: %s; retry in %" PRId64 " ms",
-               m->task_id, url, m->id, tries, n->max_attempts, what, delay);
+               m->task_id, url, m->id, tries, max_attempts, what, delay);
         rc = mc_db_outbox_retry(n->db, m->id, mc_now_ms() + delay, what, &err);
     }
     if (rc < 0) {
@@ -413,8 +417,30 @@ void mc_notifier_stop(mc_notifier **np)
         pthread_cond_destroy(&n->cond);
     if (n->has_lock)
         pthread_mutex_destroy(&n->lock);
+    free(n->secret);
     free(n);
     *np = NULL;
+}
+
+/* The settings a reload may change. 0 or -ENOMEM (then nothing changed). */
+static int set_cfg(mc_notifier *n, const mc_notify_cfg *cfg)
+{
+    char *secret = NULL;
+    if (cfg->secret && *cfg->secret && !(secret = mc_strdup(cfg->secret)))
+        return -ENOMEM;
+    pthread_mutex_lock(&n->lock);
+    free(n->secret);
+    n->secret = secret;
+    n->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : DEF_MAX_ATTEMPTS;
+    pthread_mutex_unlock(&n->lock);
+    return 0;
+}
+
+int mc_notifier_reconfigure(mc_notifier *n, const mc_notify_cfg *cfg)
+{
+    if (!n || !cfg)
+        return -EINVAL;
+    return set_cfg(n, cfg);
 }
 
 int mc_notifier_start(const mc_notify_cfg *cfg, mc_db *db, mc_notifier **out, mc_err *err)
@@ -434,9 +460,7 @@ int mc_notifier_start(const mc_notify_cfg *cfg, mc_db *db, mc_notifier **out, mc
         rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
         goto out;
     }
-    n->cfg = cfg;
     n->db = db;
-    n->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : DEF_MAX_ATTEMPTS;
     n->base_ms = cfg->backoff_base_ms > 0 ? cfg->backoff_base_ms : DEF_BASE_MS;
     n->max_ms = cfg->backoff_max_ms > 0 ? cfg->backoff_max_ms : DEF_MAX_MS;
     n->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEF_TIMEOUT_MS;
@@ -456,6 +480,10 @@ int mc_notifier_start(const mc_notify_cfg *cfg, mc_db *db, mc_notifier **out, mc
         goto out;
     }
     n->has_lock = true;
+    if ((rc = set_cfg(n, cfg)) < 0) {
+        mc_err_set(err, rc, NULL, "out of memory");
+        goto out;
+    }
     if ((rc = -pthread_condattr_init(&ca)) < 0) {
         mc_err_set(err, rc, NULL, "notify: pthread_condattr_init: %s", strerror(-rc));
         goto out;

@@ -31,6 +31,7 @@ typedef struct slot {
     char *task_id; /* NULL when idle */
     atomic_bool cancel;
     enum stop_reason reason;
+    int64_t timeout_s;   /* [limits] task_timeout when the task started */
     int64_t deadline_ms; /* monotonic */
 } slot;
 
@@ -107,7 +108,9 @@ static int record_finish(mc_sched *s, mc_task *t, enum mc_task_state st, const m
     free(t->result);
     t->result = result_json ? mc_strdup(result_json) : NULL;
 
-    int rc = mc_notify_messages(s->cfg->notify, t, now, &msgs, &n_msgs, &err);
+    mc_conf *conf = mc_conf_live_get(s->cfg->conf);
+    int rc = mc_notify_messages(mc_conf_notify(conf), t, now, &msgs, &n_msgs, &err);
+    mc_conf_unref(&conf);
     if (rc < 0) {
         /* The task's outcome matters more than its notification: record it anyway. */
         mc_log(MC_LOG_ERROR, "task=%s cannot build its notification: %s", t->id, err.msg);
@@ -398,6 +401,7 @@ static void run_task(mc_sched *s, int index, mc_task *t)
 
     pthread_mutex_lock(&s->lock);
     enum stop_reason reason = sl->reason;
+    int64_t timeout_s = sl->timeout_s;
     pthread_mutex_unlock(&s->lock);
 
     if (rc == 0) {
@@ -419,7 +423,7 @@ static void run_task(mc_sched *s, int index, mc_task *t)
         mc_err_clear(&err);
         mc_err_set(&err, rc, "TaskTimeout",
                    "the task ran longer than the limit of %lld s ([limits] task_timeout)",
-                   (long long)s->cfg->task_timeout_s);
+                   (long long)timeout_s);
     } else if (rc == MC_ECANCELED) {
         st = MC_TASK_CANCELED;
         mc_err_clear(&err);
@@ -463,7 +467,10 @@ static void *worker_main(void *arg)
         sl->task_id = mc_strdup(t.id);
         atomic_store(&sl->cancel, t.cancel_requested);
         sl->reason = t.cancel_requested ? STOP_CANCEL : STOP_NONE;
-        sl->deadline_ms = mc_mono_ms() + s->cfg->task_timeout_s * 1000;
+        mc_conf *conf = mc_conf_live_get(s->cfg->conf);
+        sl->timeout_s = mc_conf_config(conf)->task_timeout_s;
+        mc_conf_unref(&conf);
+        sl->deadline_ms = mc_mono_ms() + sl->timeout_s * 1000;
         s->running++;
         pthread_mutex_unlock(&s->lock);
 
@@ -487,12 +494,15 @@ static void collect(mc_sched *s)
 {
     mc_err err = {0};
     int removed = 0;
-    int64_t cutoff = mc_now_ms() - s->cfg->retention_s * 1000;
+    mc_conf *conf = mc_conf_live_get(s->cfg->conf);
+    int64_t retention_s = mc_conf_config(conf)->retention_days * 86400;
+    mc_conf_unref(&conf);
+    int64_t cutoff = mc_now_ms() - retention_s * 1000;
     if (mc_db_gc(s->db, cutoff, &removed, &err) < 0)
         mc_log(MC_LOG_ERROR, "cannot collect old tasks: %s", err.msg);
     else if (removed)
         mc_log(MC_LOG_INFO, "collected %d task(s) finished more than %llds ago", removed,
-               (long long)s->cfg->retention_s);
+               (long long)retention_s);
 }
 
 /* Enforces task timeouts and collects old tasks. */
@@ -503,7 +513,7 @@ static void *watchdog_main(void *arg)
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         int64_t now = mc_mono_ms();
-        if (now >= next_gc && s->cfg->retention_s > 0) {
+        if (now >= next_gc) {
             pthread_mutex_unlock(&s->lock);
             collect(s);
             pthread_mutex_lock(&s->lock);

@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,17 +47,28 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+int e2e_daemon_write_config(const e2e_daemon *d)
+{
+    char cfg[700], tmp[710];
+    snprintf(cfg, sizeof(cfg), "%s/config.ini", d->dir);
+    snprintf(tmp, sizeof(tmp), "%s.new", cfg);
+    /* whole or not at all: a reload must never read a half-written file */
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    bool ok = fputs(d->config, f) >= 0;
+    ok &= fclose(f) == 0;
+    return ok && rename(tmp, cfg) == 0 ? 0 : -1;
+}
+
 int e2e_daemon_start(e2e_daemon *d)
 {
     char cfg[700], port_file[700], log[700];
     snprintf(cfg, sizeof(cfg), "%s/config.ini", d->dir);
     snprintf(port_file, sizeof(port_file), "%s/port", d->dir);
     snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
-    FILE *f = fopen(cfg, "w");
-    if (!f)
+    if (e2e_daemon_write_config(d) < 0)
         return -1;
-    fputs(d->config, f);
-    fclose(f);
     unlink(port_file);
     const char *bin = getenv("MC_DAEMON");
     if (!bin) {
@@ -399,6 +412,63 @@ int e2e_count_tmp(const char *dir)
             n++;
     closedir(d);
     return n;
+}
+
+/* ---- systemd's notify socket ---- */
+
+double e2e_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int e2e_bind_dgram(const char *path, struct sockaddr_un *sun)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path);
+    unlink(sun->sun_path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)sun, sizeof(*sun)) != 0) {
+        fprintf(stderr, "cannot bind a datagram socket at %s: %s\n", path, strerror(errno));
+        abort();
+    }
+    return fd;
+}
+
+int e2e_notify_socket(struct sockaddr_un *sun)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/mc-notify-%d.sock", (int)getpid());
+    return e2e_bind_dgram(path, sun);
+}
+
+bool e2e_notify_next(int fd, char *buf, size_t size, double timeout_s)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, (int)(timeout_s * 1000)) != 1)
+        return false;
+    ssize_t n = recv(fd, buf, size - 1, 0);
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
+bool e2e_notify_wait_for(int fd, const char *what, double timeout_s, int *pings, char *last,
+                         size_t size)
+{
+    double end = e2e_now_s() + timeout_s;
+    while (e2e_now_s() < end) {
+        if (!e2e_notify_next(fd, last, size, end - e2e_now_s()))
+            return false;
+        if (pings && strstr(last, "WATCHDOG=1"))
+            (*pings)++;
+        if (strstr(last, what))
+            return true;
+    }
+    return false;
 }
 
 /* ---- webhook receiver ---- */

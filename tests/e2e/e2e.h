@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 typedef struct e2e_daemon {
     pid_t pid;
@@ -22,6 +23,9 @@ typedef struct e2e_daemon {
 void e2e_daemon_init(e2e_daemon *d, const char *name);
 /* Start (or restart) the daemon with d->config; waits until it serves. 0 or -1. */
 int e2e_daemon_start(e2e_daemon *d);
+/* Write d->config to the file the daemon reads (start does it too; a reload test rewrites
+ * it before SIGHUP). 0 or -1. */
+int e2e_daemon_write_config(const e2e_daemon *d);
 /* Send a signal and wait for the process to exit; returns its exit status (or 128+sig). */
 int e2e_daemon_stop(e2e_daemon *d, int sig);
 /* Print the daemon's log (for failures). */
@@ -76,6 +80,21 @@ json_t *e2e_wait_task(const e2e_daemon *d, const e2e_key *key, const char *proje
 const char *e2e_str(json_t *o, const char *key);
 /* Temporary output files (".name.part-XXXXXX") in a folder. */
 int e2e_count_tmp(const char *dir);
+
+/* Seconds on CLOCK_MONOTONIC. */
+double e2e_now_s(void);
+
+/* systemd's side of the notify protocol: a datagram socket bound to path (replaced if it
+ * exists), its address in *sun. Returns the descriptor (asserts on failure). */
+int e2e_bind_dgram(const char *path, struct sockaddr_un *sun);
+/* A NOTIFY_SOCKET stand-in at a fresh path of this process. */
+int e2e_notify_socket(struct sockaddr_un *sun);
+/* One message within timeout_s, NUL-terminated into buf; false on timeout. */
+bool e2e_notify_next(int fd, char *buf, size_t size, double timeout_s);
+/* Messages until one contains `what` (true, that message in last) or timeout_s passes;
+ * counts the WATCHDOG=1 pings seen on the way into *pings when pings is not NULL. */
+bool e2e_notify_wait_for(int fd, const char *what, double timeout_s, int *pings, char *last,
+                         size_t size);
 
 /* A webhook receiver on 127.0.0.1 (ephemeral port) that records every POST. */
 typedef struct e2e_hook e2e_hook;

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -28,69 +26,11 @@
 #define SRC_WAV "[{\"URI\":\"oss://media/in/tone.wav\"}]"
 #define MP3     "[{\"Container\":\"mp3\",\"URI\":\"oss://out/sd/tone.mp3\"}]"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* A datagram socket bound to path (replaced if it exists), as sun. */
-static int bind_dgram(const char *path, struct sockaddr_un *sun)
-{
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    memset(sun, 0, sizeof(*sun));
-    sun->sun_family = AF_UNIX;
-    snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path);
-    unlink(sun->sun_path);
-    assert_int_equal(bind(fd, (struct sockaddr *)sun, sizeof(*sun)), 0);
-    return fd;
-}
-
-/* The notify socket: a fresh path of this process. */
-static int notify_socket(struct sockaddr_un *sun)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/tmp/mc-notify-%d.sock", (int)getpid());
-    return bind_dgram(path, sun);
-}
-
-/* One message within timeout_s, NUL-terminated; false on timeout. */
-static bool next_message(int fd, char *buf, size_t size, double timeout_s)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, (int)(timeout_s * 1000)) != 1)
-        return false;
-    ssize_t n = recv(fd, buf, size - 1, 0);
-    if (n < 0)
-        return false;
-    buf[n] = '\0';
-    return true;
-}
-
-/* Messages until one contains `what` (true), or timeout_s passes; counts the WATCHDOG=1
- * pings seen on the way into *pings. */
-static bool wait_for(int fd, const char *what, double timeout_s, int *pings, char *last,
-                     size_t size)
-{
-    double end = now_s() + timeout_s;
-    while (now_s() < end) {
-        if (!next_message(fd, last, size, end - now_s()))
-            return false;
-        if (pings && strstr(last, "WATCHDOG=1"))
-            (*pings)++;
-        if (strstr(last, what))
-            return true;
-    }
-    return false;
-}
-
 static void notify_protocol(void **state)
 {
     (void)state;
     struct sockaddr_un sun;
-    int fd = notify_socket(&sun);
+    int fd = e2e_notify_socket(&sun);
     e2e_daemon d;
     e2e_daemon_init(&d, "systemd");
     snprintf(d.config, sizeof(d.config), "[workers]\ncount = 2\n[projects]\np =\n");
@@ -105,15 +45,16 @@ static void notify_protocol(void **state)
 
     char msg[1024];
     /* READY=1 comes first, with what the service is doing. */
-    assert_true(next_message(fd, msg, sizeof(msg), 30));
+    assert_true(e2e_notify_next(fd, msg, sizeof(msg), 30));
     assert_non_null(strstr(msg, "READY=1"));
     assert_non_null(strstr(msg, "STATUS=0 of 2 workers busy, 0 tasks queued"));
 
     /* The watchdog: about 5 pings a second (sanitizer builds are slow: 3..8). */
     int pings = 0;
-    double t0 = now_s();
-    while (now_s() - t0 < 1.0)
-        if (next_message(fd, msg, sizeof(msg), 1.0 - (now_s() - t0)) && strstr(msg, "WATCHDOG=1")) {
+    double t0 = e2e_now_s();
+    while (e2e_now_s() - t0 < 1.0)
+        if (e2e_notify_next(fd, msg, sizeof(msg), 1.0 - (e2e_now_s() - t0)) &&
+            strstr(msg, "WATCHDOG=1")) {
             pings++;
             assert_non_null(strstr(msg, "STATUS="));
         }
@@ -129,12 +70,12 @@ static void notify_protocol(void **state)
     json_decref(t);
     free(id);
     pings = 0;
-    assert_true(wait_for(fd, "1 succeeded, 0 failed", 5, &pings, msg, sizeof(msg)));
+    assert_true(e2e_notify_wait_for(fd, "1 succeeded, 0 failed", 5, &pings, msg, sizeof(msg)));
     assert_non_null(strstr(msg, "WATCHDOG=1"));
 
     /* SIGTERM: STOPPING=1, then a clean exit. */
     assert_int_equal(kill(d.pid, SIGTERM), 0);
-    assert_true(wait_for(fd, "STOPPING=1", 30, NULL, msg, sizeof(msg)));
+    assert_true(e2e_notify_wait_for(fd, "STOPPING=1", 30, NULL, msg, sizeof(msg)));
     assert_int_equal(e2e_daemon_stop(&d, SIGTERM), 0);
     close(fd);
     unlink(sun.sun_path);
@@ -147,7 +88,7 @@ static void watchdog_of_another_process(void **state)
 {
     (void)state;
     struct sockaddr_un sun;
-    int fd = notify_socket(&sun);
+    int fd = e2e_notify_socket(&sun);
     e2e_daemon d;
     e2e_daemon_init(&d, "systemd-pid");
     snprintf(d.config, sizeof(d.config), "[projects]\np =\n");
@@ -160,9 +101,9 @@ static void watchdog_of_another_process(void **state)
     unsetenv("WATCHDOG_PID");
     assert_int_equal(started, 0);
     char msg[1024];
-    assert_true(next_message(fd, msg, sizeof(msg), 30));
+    assert_true(e2e_notify_next(fd, msg, sizeof(msg), 30));
     assert_non_null(strstr(msg, "READY=1"));
-    assert_false(next_message(fd, msg, sizeof(msg), 1.0)); /* no pings */
+    assert_false(e2e_notify_next(fd, msg, sizeof(msg), 1.0)); /* no pings */
     assert_int_equal(e2e_daemon_stop(&d, SIGTERM), 0);
     close(fd);
     unlink(sun.sun_path);
@@ -187,7 +128,7 @@ static void journal_fields(void **state)
     bool made_run = mkdir("/run/systemd", 0755) == 0;
     bool made_journal = mkdir("/run/systemd/journal", 0755) == 0;
     struct sockaddr_un sun;
-    int fd = bind_dgram(path, &sun);
+    int fd = e2e_bind_dgram(path, &sun);
 
     e2e_daemon d;
     e2e_daemon_init(&d, "journal");
@@ -214,7 +155,7 @@ static void journal_fields(void **state)
     char want[200], msg[4096];
     snprintf(want, sizeof(want), "TASK_ID=%s\n", id);
     bool found = false;
-    while (!found && next_message(fd, msg, sizeof(msg), 10)) {
+    while (!found && e2e_notify_next(fd, msg, sizeof(msg), 10)) {
         if (!strstr(msg, want))
             continue;
         found = true;

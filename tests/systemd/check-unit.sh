@@ -25,7 +25,8 @@ awk -v l="$level" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(l <= m) }' || {
     exit 1
 }
 # What the service relies on, so that a later edit cannot drop it silently.
-for want in "Type=notify" "WatchdogSec=" "DynamicUser=yes" "StateDirectory=mediaconvertd" \
+for want in "Type=notify" "ExecReload=/bin/kill -HUP \$MAINPID" "WatchdogSec=" "DynamicUser=yes" \
+            "StateDirectory=mediaconvertd" \
             "ConfigurationDirectory=mediaconvertd" "SupplementaryGroups=render video" \
             "DeviceAllow=char-drm rw" "DeviceAllow=char-nvidia\* rw" "ProtectSystem=strict" \
             "MemoryDenyWriteExecute=yes" "SystemCallFilter=@system-service"; do

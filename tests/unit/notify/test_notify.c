@@ -994,6 +994,51 @@ static void deliver_gives_up(void **state)
     fixture_close(&f);
 }
 
+/* A reload: the secret and max_attempts given to mc_notifier_reconfigure apply from the next
+ * try; what mc_notifier_start was given may be gone by then (the notifier keeps copies). */
+static void deliver_reconfigured(void **state)
+{
+    (void)state;
+    fixture f;
+    receiver r;
+    fixture_open(&f);
+    receiver_start(&r, 1000); /* always 500 */
+    mc_notify_cfg cfg = g_cfg;
+    char *first = mc_strdup("first-secret");
+    cfg.secret = first;
+    cfg.max_attempts = 20;
+    cfg.backoff_base_ms = 10;
+    cfg.backoff_max_ms = 20;
+    mc_notifier *n = start(&cfg, &f);
+    free(first); /* ASan: the notifier must not read it any more */
+    mc_notify_cfg next = cfg;
+    next.secret = "second-secret";
+    next.max_attempts = 2;
+    assert_int_equal(mc_notifier_reconfigure(n, &next), 0);
+    assert_int_equal(mc_notifier_reconfigure(NULL, &next), -EINVAL);
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/reload", r.port);
+    finish_task(&f, &next, "MediaConvert-00000000-0000-4000-8000-00000000000a", url);
+    mc_notifier_wake(n);
+    assert_true(wait_counts(&f, 0, 1, 10000));
+    usleep(100000);
+    assert_int_equal(receiver_count(&r), 2); /* the new max_attempts */
+    for (int i = 0; i < 2; i++)
+        verify_signature(r.sig[i], r.body[i], "second-secret");
+    /* no secret any more: unsigned */
+    next.secret = NULL;
+    next.max_attempts = 1;
+    assert_int_equal(mc_notifier_reconfigure(n, &next), 0);
+    finish_task(&f, &next, "MediaConvert-00000000-0000-4000-8000-00000000000b", url);
+    mc_notifier_wake(n);
+    assert_true(wait_counts(&f, 0, 2, 10000));
+    assert_int_equal(receiver_count(&r), 3);
+    assert_null(r.sig[2]);
+    stop_within(&n, 1500);
+    receiver_stop(&r);
+    fixture_close(&f);
+}
+
 static void deliver_receiver_down(void **state)
 {
     (void)state;
@@ -1136,6 +1181,7 @@ int main(void)
         cmocka_unit_test(deliver_unsigned),
         cmocka_unit_test(deliver_retry),
         cmocka_unit_test(deliver_gives_up),
+        cmocka_unit_test(deliver_reconfigured),
         cmocka_unit_test(deliver_receiver_down),
         cmocka_unit_test(stop_is_prompt),
         cmocka_unit_test(start_rejects_null),
