@@ -171,23 +171,8 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
             if (os && !os->copy)
                 rc = mc_chain_push(e, os, in, f);
         }
-        if (video && e->n_sinks && rc >= 0 && rel < in->win_len) {
-            /* Pictures are made in system memory: device frames come down once here. */
-            const AVFrame *pic = f;
-            if (f->hw_frames_ctx) {
-                av_frame_unref(e->dl);
-                rc = av_hwframe_transfer_data(e->dl, f, 0);
-                if (rc >= 0)
-                    rc = av_frame_copy_props(e->dl, f);
-                if (rc < 0)
-                    rc = mc_media_error(e, rc, "%s: cannot copy a frame from %s", field,
-                                        mc_hw_device_name(e->dev));
-                pic = e->dl;
-                e->downloads++;
-            }
-            if (rc >= 0)
-                rc = mc_images_push(e, in, pic, e->done_len + rel);
-        }
+        if (video && e->n_sinks && rc >= 0 && rel < in->win_len)
+            rc = mc_images_push(e, in, f, e->done_len + rel);
         av_frame_unref(f);
         if (rc < 0)
             return rc;
@@ -525,6 +510,23 @@ static int collect_results(mc_engine *e, mc_result *res)
     return 0;
 }
 
+int mc_frame_to_system(mc_engine *e, const AVFrame *f, const AVFrame **out)
+{
+    if (!f->hw_frames_ctx) {
+        *out = f;
+        return 0;
+    }
+    av_frame_unref(e->dl);
+    int rc = av_hwframe_transfer_data(e->dl, f, 0);
+    if (rc >= 0)
+        rc = av_frame_copy_props(e->dl, f);
+    if (rc < 0)
+        return mc_media_error(e, rc, "cannot copy a frame from %s", mc_hw_device_name(e->dev));
+    e->downloads++;
+    *out = e->dl;
+    return 0;
+}
+
 /* Which device ran each video stage, and the copies between device and system memory. */
 static void record_stages(mc_engine *e, mc_result *res)
 {
@@ -549,7 +551,6 @@ static void record_stages(mc_engine *e, mc_result *res)
         snprintf(res->stage_encode, sizeof(res->stage_encode), "%s", enc_dev ? dev : sw);
     res->uploads = e->uploads;
     res->downloads = e->downloads;
-    mc_hw_device_account(e->dev, res->frames_decoded, res->elapsed, e->uploads, e->downloads);
 }
 
 int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *result, mc_err *err)
@@ -646,6 +647,7 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     res.input_duration = (double)e.done_len / AV_TIME_BASE;
     res.elapsed = (double)(av_gettime_relative() - t_start) / 1e6;
     record_stages(&e, &res);
+    mc_hw_device_account(e.dev, res.frames_decoded, res.elapsed, e.uploads, e.downloads);
     if (opts->progress)
         opts->progress(1.0, opts->progress_opaque);
     *result = res;

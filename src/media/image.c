@@ -213,9 +213,13 @@ static void advance(mc_isink *s, int64_t t)
         s->done = true;
 }
 
+/* Pictures are made in system memory: a device frame is held as it is (one surface a sink)
+ * and copied down only when it is taken or hashed. */
 static int take(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t)
 {
-    int rc = mc_images_queue(e, s, in, f, t, s->taken);
+    int rc = mc_frame_to_system(e, f, &f);
+    if (rc >= 0)
+        rc = mc_images_queue(e, s, in, f, t, s->taken);
     if (rc >= 0)
         count_taken(s);
     return rc;
@@ -228,6 +232,9 @@ static int frame_hash(mc_engine *e, mc_isink *s, const AVFrame *f, uint64_t *out
     uint8_t thumb[9 * 8];
     uint8_t *dst[4] = {thumb};
     int dst_ls[4] = {9};
+    int rc = mc_frame_to_system(e, f, &f);
+    if (rc < 0)
+        return rc;
     s->hash_sws = sws_getCachedContext(s->hash_sws, f->width, f->height, f->format, 9, 8,
                                        AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
     if (!s->hash_sws)

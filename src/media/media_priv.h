@@ -186,6 +186,11 @@ int mc_input_open_decoders(mc_engine *e, mc_input *in);
 int mc_input_seek(mc_engine *e, mc_input *in);
 const char *mc_input_field(const mc_input *in, char *buf, size_t size); /* "Sources[2]" */
 
+/* engine.c */
+/* A device frame copied to system memory (into e->dl, valid until the next call, counted),
+ * or `f` itself when it is in system memory already. */
+int mc_frame_to_system(mc_engine *e, const AVFrame *f, const AVFrame **out);
+
 /* plan.c */
 int mc_plan_outputs(mc_engine *e);
 /* The input whose parameters a concatenation takes for a stream type: the AlignmentIndex
