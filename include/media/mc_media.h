@@ -41,6 +41,10 @@ typedef struct mc_engine_opts {
 int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *result,
                   mc_err *err);
 
+/* What a job would use a device for: video work of any kind (decode, scale, pictures), and
+ * whether every video encode it does is one the device's own encoder can do (8-bit). */
+void mc_engine_device_use(const mc_job *job, const mc_hw_device *dev, bool *video, bool *encode);
+
 /* Read a media file's container and stream properties. With `root`, the file and anything
  * it refers to (an HLS playlist's segments) must lie inside that folder. */
 int mc_probe_file(const char *path, const char *root, mc_media_info *out, mc_err *err);

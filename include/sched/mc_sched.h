@@ -40,12 +40,6 @@ typedef struct mc_sched_cfg {
 
 typedef struct mc_sched mc_sched;
 
-/* Where a task runs. */
-typedef struct mc_placement {
-    char backend[32]; /* HAL backend name for the engine ("auto" = best available) */
-    char device[64];  /* recorded with the task */
-} mc_placement;
-
 /*
  * Start the workers. First recovers what a crash left RUNNING (re-queued, or failed with
  * code TaskInterrupted after max_attempts runs). cfg must outlive the scheduler.
@@ -64,9 +58,6 @@ int mc_sched_cancel(mc_sched *s, const char *project, const char *id, mc_err *er
  * re-queued. Accepts NULL.
  */
 void mc_sched_stop(mc_sched **s, int64_t grace_s);
-
-/* Where a task would run now (asks, takes nothing); -EBUSY when it would wait. */
-int mc_sched_place(mc_sched *s, const mc_task *t, mc_placement *out, mc_err *err);
 
 #define MC_SCHED_DURATION_BUCKETS 10
 /* Bucket upper bounds in seconds, for the task-duration histogram. */

@@ -44,6 +44,26 @@ static enum AVCodecID vcodec_id(enum mc_vcodec c)
     }
 }
 
+void mc_engine_device_use(const mc_job *job, const mc_hw_device *dev, bool *video, bool *encode)
+{
+    bool any = false, all_enc = true, some_enc = false;
+    for (size_t i = 0; i < job->n_targets; i++) {
+        const mc_target *t = &job->targets[i];
+        if (t->n_images)
+            any = true;
+        if (!t->uri || !t->has_video || !t->video.has_transcode)
+            continue;
+        enum AVCodecID id = vcodec_id(t->video.transcode.codec);
+        if (id == AV_CODEC_ID_NONE)
+            continue;
+        any = some_enc = true;
+        if (!(mc_hw_codec_caps(dev, id) & MC_HW_ENC8) || mc_hw_device_capacity(dev, true) == 0)
+            all_enc = false;
+    }
+    *video = any;
+    *encode = some_enc && all_enc && !mc_hw_device_is_software(dev);
+}
+
 static const char *aencoder_name(enum mc_acodec c)
 {
     switch (c) {

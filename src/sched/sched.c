@@ -130,44 +130,6 @@ static int record_finish(mc_sched *s, mc_task *t, enum mc_task_state st, const m
     return rc;
 }
 
-static enum AVCodecID video_codec_id(enum mc_vcodec c)
-{
-    switch (c) {
-    case MC_VCODEC_H264:
-        return AV_CODEC_ID_H264;
-    case MC_VCODEC_H265:
-        return AV_CODEC_ID_HEVC;
-    case MC_VCODEC_VP9:
-        return AV_CODEC_ID_VP9;
-    case MC_VCODEC_AV1:
-        return AV_CODEC_ID_AV1;
-    default:
-        return AV_CODEC_ID_NONE;
-    }
-}
-
-/* What a job would use a device for: any video work at all (decode, scale, pictures), and
- * whether every video encode it does is one the device's encoder can do. */
-static void job_needs(const mc_job *job, const mc_hw_device *dev, bool *video, bool *encode)
-{
-    bool any = false, all_enc = true, some_enc = false;
-    for (size_t i = 0; i < job->n_targets; i++) {
-        const mc_target *t = &job->targets[i];
-        if (t->n_images)
-            any = true;
-        if (!t->uri || !t->has_video || !t->video.has_transcode)
-            continue;
-        enum AVCodecID id = video_codec_id(t->video.transcode.codec);
-        if (id == AV_CODEC_ID_NONE)
-            continue;
-        any = some_enc = true;
-        if (!(mc_hw_codec_caps(dev, id) & MC_HW_ENC8) || mc_hw_device_capacity(dev, true) == 0)
-            all_enc = false;
-    }
-    *video = any;
-    *encode = some_enc && all_enc && !mc_hw_device_is_software(dev);
-}
-
 /* Take sessions on the best device of the job's class that has room; NULL when none has. */
 static mc_hw_device *try_place(mc_sched *s, const mc_job *job, const char *cls, bool *enc)
 {
@@ -184,7 +146,7 @@ static mc_hw_device *try_place(mc_sched *s, const mc_job *job, const char *cls, 
             continue;
         }
         bool video, encode;
-        job_needs(job, d, &video, &encode);
+        mc_engine_device_use(job, d, &video, &encode);
         /* Automatic placement: real hardware that is healthy and has video work to do. */
         if (automatic &&
             (mc_hw_device_emulated(d) || !video || mc_hw_device_health(d) == MC_HW_FAILING))
@@ -231,37 +193,15 @@ static int place(mc_sched *s, int index, const mc_job *job, mc_hw_device **out, 
     return rc;
 }
 
-static void unplace(mc_sched *s, mc_hw_device **dev, bool enc)
+/* Give back the sessions a task holds on a device (and wake the tasks waiting for one). */
+static void release(mc_sched *s, mc_hw_device *dev, bool dec, bool enc)
 {
-    if (!*dev)
+    if (!dev || (!dec && !enc))
         return;
     pthread_mutex_lock(&s->lock);
-    mc_hw_sessions_release(*dev, true, enc);
+    mc_hw_sessions_release(dev, dec, enc);
     pthread_cond_broadcast(&s->freed);
     pthread_mutex_unlock(&s->lock);
-    mc_hw_device_unref(dev);
-}
-
-int mc_sched_place(mc_sched *s, const mc_task *t, mc_placement *out, mc_err *err)
-{
-    mc_job *job = NULL;
-    int rc = mc_job_parse(t->request, strlen(t->request), &job, err);
-    if (rc < 0)
-        return rc;
-    pthread_mutex_lock(&s->lock);
-    bool enc = false;
-    mc_hw_device *d = try_place(s, job, job->device ? job->device : "auto", &enc);
-    if (d)
-        mc_hw_sessions_release(d, true, enc); /* only asked, not taken */
-    pthread_mutex_unlock(&s->lock);
-    mc_job_free(&job);
-    if (!d)
-        return mc_err_set(err, -EBUSY, NULL, "no device has a free session");
-    mc_placement p = {0};
-    snprintf(p.backend, sizeof(p.backend), "%s", mc_hw_device_backend(d));
-    snprintf(p.device, sizeof(p.device), "%s", mc_hw_device_name(d));
-    *out = p;
-    return 0;
 }
 
 /* Whether a failure on a hardware device may be the device's fault, so that a run on
@@ -340,11 +280,12 @@ static void run_task(mc_sched *s, int index, mc_task *t)
     enum mc_task_state st;
 
     mc_hw_device *dev = NULL;
-    bool dev_enc = false;
+    bool dev_dec = false, dev_enc = false; /* sessions held on dev */
     int rc = mc_job_parse(t->request, strlen(t->request), &job, &err);
     if (rc == 0) {
         in_bytes = input_bytes(s->cfg->objects, job);
         rc = place(s, index, job, &dev, &dev_enc, &err);
+        dev_dec = rc == 0;
     }
     if (rc == 0) {
         progress_ctx pc = {.s = s, .task_id = t->id, .last_pct = -1};
@@ -365,31 +306,29 @@ static void run_task(mc_sched *s, int index, mc_task *t)
         if (rc < 0 && !mc_hw_device_is_software(dev) && retry_on_software(rc, &err)) {
             /* The device failed: run it again on software. Only a success there shows the
              * device was at fault, and only then does it count against its health. */
-            char from[64], why[160];
-            snprintf(from, sizeof(from), "%s", mc_hw_device_name(dev));
+            char why[160];
             snprintf(why, sizeof(why), "%.40s: %.110s", err.code[0] ? err.code : "InternalError",
                      err.msg);
+            mc_hw_device *failed = dev;
             mc_log(MC_LOG_WARN, "task=%s device=%s failed (%s); running it on software", t->id,
-                   from, why);
-            mc_hw_device *failed = mc_hw_device_ref(dev);
-            unplace(s, &dev, dev_enc);
+                   mc_hw_device_name(failed), why);
+            release(s, failed, dev_dec, dev_enc);
+            /* The task keeps its worker: software runs it even when its slots are full. */
             dev = mc_hw_device_ref(mc_hw_registry_software(s->devices));
-            pthread_mutex_lock(&s->lock);
-            /* The task keeps its worker; software runs it even when its slots are full. */
             dev_enc = false;
-            bool took = mc_hw_sessions_try_take(dev, true, false);
+            pthread_mutex_lock(&s->lock);
+            dev_dec = mc_hw_sessions_try_take(dev, true, false);
             pthread_mutex_unlock(&s->lock);
-            if (!took)
-                mc_hw_device_unref(&dev);
             mc_err_clear(&err);
             mc_result_clear(&result);
-            opts.device = took ? dev : mc_hw_registry_software(s->devices);
-            if (mc_db_task_device(s->db, t->id, mc_hw_device_name(opts.device), &e2) < 0)
+            opts.device = dev;
+            if (mc_db_task_device(s->db, t->id, mc_hw_device_name(dev), &e2) < 0)
                 mc_log(MC_LOG_WARN, "task=%s cannot record its device: %s", t->id, e2.msg);
             rc = mc_engine_run(job, &opts, &result, &err);
             if (rc == 0) {
                 mc_hw_device_report(failed, false, why);
-                snprintf(result.fallback_from, sizeof(result.fallback_from), "%s", from);
+                snprintf(result.fallback_from, sizeof(result.fallback_from), "%s",
+                         mc_hw_device_name(failed));
                 snprintf(result.fallback_reason, sizeof(result.fallback_reason), "%s", why);
             }
             mc_hw_device_unref(&failed);
@@ -397,7 +336,8 @@ static void run_task(mc_sched *s, int index, mc_task *t)
             mc_hw_device_report(dev, true, NULL);
         }
     }
-    unplace(s, &dev, dev_enc);
+    release(s, dev, dev_dec, dev_enc);
+    mc_hw_device_unref(&dev);
 
     pthread_mutex_lock(&s->lock);
     enum stop_reason reason = sl->reason;
