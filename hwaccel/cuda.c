@@ -35,17 +35,15 @@ static int list_gpus(char (*pci)[MC_HW_NAME_MAX], int max)
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) && n < MC_HW_MAX_DEVICES && n < max)
-        if (de->d_name[0] != '.')
-            found[n++] = strdup(de->d_name);
+        if (de->d_name[0] != '.' && (found[n] = strdup(de->d_name)))
+            n++;
     closedir(d);
     qsort(found, (size_t)n, sizeof(found[0]), cmp_str);
-    int count = 0;
     for (int i = 0; i < n; i++) {
-        if (found[i])
-            snprintf(pci[count++], MC_HW_NAME_MAX, "%.60s", found[i]);
+        snprintf(pci[i], MC_HW_NAME_MAX, "%.60s", found[i]);
         free(found[i]);
     }
-    return count;
+    return n;
 }
 
 static int cuda_probe(char (*names)[MC_HW_NAME_MAX], int max)

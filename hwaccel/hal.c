@@ -84,14 +84,27 @@ static void allowed_names(char *buf, size_t size)
 
 /* Decoding abilities FFmpeg offers for a device type: a decoder with a device-context
  * hardware configuration. Backends refine this when they open a device. */
-static bool decoder_takes(const AVCodec *codec, enum AVHWDeviceType type);
+/* The pixel format in which FFmpeg's decoder hands frames of a device type over, given a
+ * device context; AV_PIX_FMT_NONE when it cannot. */
+static enum AVPixelFormat device_format_of(const AVCodec *codec, enum AVHWDeviceType type)
+{
+    for (int i = 0;; i++) {
+        const AVCodecHWConfig *cfg = avcodec_get_hw_config(codec, i);
+        if (!cfg)
+            return AV_PIX_FMT_NONE;
+        if (cfg->device_type == type && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
+            return cfg->pix_fmt;
+    }
+}
 
+/* Decoding abilities FFmpeg offers for a device type; backends refine this when they open a
+ * device. */
 static unsigned generic_decode_caps(enum AVHWDeviceType type, enum AVCodecID id)
 {
     const AVCodec *c = avcodec_find_decoder(id);
     if (!c || type == AV_HWDEVICE_TYPE_NONE)
         return 0;
-    return decoder_takes(c, type) ? MC_HW_DEC8 | MC_HW_DEC10 : 0;
+    return device_format_of(c, type) != AV_PIX_FMT_NONE ? MC_HW_DEC8 | MC_HW_DEC10 : 0;
 }
 
 static void device_free(mc_hw_device *dev)
@@ -200,8 +213,7 @@ unsigned mc_hw_device_caps(const mc_hw_device *dev)
 
 bool mc_hw_device_is_software(const mc_hw_device *dev)
 {
-    return dev->backend->type == AV_HWDEVICE_TYPE_NONE && !dev->device_ctx &&
-           dev->backend == &mc_hw_backend_software;
+    return dev->backend == &mc_hw_backend_software;
 }
 
 bool mc_hw_device_emulated(const mc_hw_device *dev)
@@ -249,15 +261,7 @@ int mc_hw_find_decoder(const mc_hw_device *dev, const AVStream *st, const AVCode
 static enum AVPixelFormat get_format(AVCodecContext *dec, const enum AVPixelFormat *fmts)
 {
     const AVHWDeviceContext *hw = (const AVHWDeviceContext *)dec->hw_device_ctx->data;
-    enum AVPixelFormat want = AV_PIX_FMT_NONE;
-    for (int i = 0; want == AV_PIX_FMT_NONE; i++) {
-        const AVCodecHWConfig *cfg = avcodec_get_hw_config(dec->codec, i);
-        if (!cfg)
-            break;
-        if (cfg->device_type == hw->type &&
-            (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
-            want = cfg->pix_fmt;
-    }
+    enum AVPixelFormat want = device_format_of(dec->codec, hw->type);
     enum AVPixelFormat sw = AV_PIX_FMT_NONE;
     for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++) {
         if (*p == want)
@@ -272,18 +276,6 @@ static enum AVPixelFormat get_format(AVCodecContext *dec, const enum AVPixelForm
     if (fallbacks)
         (*fallbacks)++;
     return sw;
-}
-
-/* Whether FFmpeg's decoder can output frames of this device type. */
-static bool decoder_takes(const AVCodec *codec, enum AVHWDeviceType type)
-{
-    for (int i = 0;; i++) {
-        const AVCodecHWConfig *cfg = avcodec_get_hw_config(codec, i);
-        if (!cfg)
-            return false;
-        if (cfg->device_type == type && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
-            return true;
-    }
 }
 
 bool mc_hw_device_decodes(const mc_hw_device *dev, const AVCodecContext *dec)
@@ -303,7 +295,7 @@ int mc_hw_setup_decoder(const mc_hw_device *dev, AVCodecContext *dec, int *sw_fa
         return rc;
     if (!(mc_hw_codec_caps(dev, dec->codec_id) & (MC_HW_DEC8 | MC_HW_DEC10)))
         return 0; /* the device does not decode this codec: software frames */
-    if (!decoder_takes(dec->codec, dev->backend->type)) {
+    if (device_format_of(dec->codec, dev->backend->type) == AV_PIX_FMT_NONE) {
         /* It does, but FFmpeg's decoder cannot hand it over: software, counted. */
         if (sw_fallbacks)
             (*sw_fallbacks)++;
