@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -120,8 +124,8 @@ static void fill_stream(const AVStream *st, t_stream *s)
     if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
         s->width = par->width;
         s->height = par->height;
-        AVRational sar = st->sample_aspect_ratio.num ? st->sample_aspect_ratio
-                                                      : par->sample_aspect_ratio;
+        AVRational sar =
+            st->sample_aspect_ratio.num ? st->sample_aspect_ratio : par->sample_aspect_ratio;
         s->sar_num = sar.num > 0 && sar.den > 0 ? sar.num : 1;
         s->sar_den = sar.num > 0 && sar.den > 0 ? sar.den : 1;
         const char *pf = av_get_pix_fmt_name(par->format);
@@ -150,7 +154,8 @@ bool t_read(const char *path, t_file *out)
     snprintf(out->format, sizeof(out->format), "%s", fmt->iformat->name);
     out->nb_streams = (int)fmt->nb_streams;
     out->duration = fmt->duration > 0 ? (double)fmt->duration / AV_TIME_BASE : 0;
-    out->start_time = fmt->start_time != AV_NOPTS_VALUE ? (double)fmt->start_time / AV_TIME_BASE : 0;
+    out->start_time =
+        fmt->start_time != AV_NOPTS_VALUE ? (double)fmt->start_time / AV_TIME_BASE : 0;
     out->has_metadata_title = av_dict_get(fmt->metadata, "title", NULL, 0) != NULL;
     out->has_metadata_location = av_dict_get(fmt->metadata, "location", NULL, 0) != NULL;
     for (unsigned i = 0; i < fmt->nb_streams; i++) {
@@ -329,11 +334,13 @@ char *t_read_all(const char *path, size_t *len)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *buf = n > 0 ? malloc((size_t)n) : NULL;
+    char *buf = n > 0 ? malloc((size_t)n + 1) : NULL;
     if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
     }
+    if (buf)
+        buf[n] = '\0';
     fclose(f);
     *len = buf ? (size_t)n : 0;
     return buf;
@@ -346,4 +353,76 @@ mc_result t_run_ok(const char *json)
     if (t_run(json, &res, &err) < 0)
         fail_msg("request failed: %s: %s\n%s", err.code, err.msg, json);
     return res;
+}
+
+extern char **environ;
+
+static char *slurp(int fd)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (cap - len < 1024) {
+            char *p = realloc(buf, cap *= 2);
+            if (!p) {
+                free(buf);
+                return NULL;
+            }
+            buf = p;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* Run the CLI with argv (NULL-terminated, without the program), optional stdin text. */
+t_cli t_run_cli(const char *const *args, const char *stdin_text)
+{
+    const char *prog = getenv("MC_CLI");
+    assert_non_null(prog);
+    char *argv[32];
+    size_t n = 0;
+    argv[n++] = (char *)prog;
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+
+    char outp[] = "/tmp/mc-cli-out-XXXXXX", errp[] = "/tmp/mc-cli-err-XXXXXX",
+         inp[] = "/tmp/mc-cli-in-XXXXXX";
+    int ofd = mkstemp(outp), efd = mkstemp(errp), ifd = mkstemp(inp);
+    assert_true(ofd >= 0 && efd >= 0 && ifd >= 0);
+    if (stdin_text)
+        assert_int_equal(write(ifd, stdin_text, strlen(stdin_text)), (ssize_t)strlen(stdin_text));
+    lseek(ifd, 0, SEEK_SET);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, ifd, 0);
+    posix_spawn_file_actions_adddup2(&fa, ofd, 1);
+    posix_spawn_file_actions_adddup2(&fa, efd, 2);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, prog, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    t_cli r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)};
+    lseek(ofd, 0, SEEK_SET);
+    lseek(efd, 0, SEEK_SET);
+    r.out = slurp(ofd);
+    r.err = slurp(efd);
+    close(ofd);
+    close(efd);
+    close(ifd);
+    unlink(outp);
+    unlink(errp);
+    unlink(inp);
+    return r;
+}
+
+void t_cli_free(t_cli *r)
+{
+    free(r->out);
+    free(r->err);
 }

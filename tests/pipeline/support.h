@@ -19,7 +19,8 @@ const char *t_media_dir(void);
  * up to 4 calls can share an expression). */
 const char *t_path(const char *bucket_key);
 
-/* A whole file, malloc'ed (the caller frees it); NULL when it cannot be read or is empty. */
+/* A whole file, malloc'ed and NUL-terminated (the caller frees it); NULL when it cannot be
+ * read or is empty. */
 char *t_read_all(const char *path, size_t *len);
 
 /* Parse + run a request (JSON object text). Returns the engine's return code. */
@@ -73,5 +74,17 @@ double t_first_frame_diff(const char *a, const char *b);
 bool t_exists(const char *path);
 /* Whether a folder holds a leftover temporary output (".*.part-*"). */
 bool t_has_temp(const char *dir);
+
+/* The mediaconvert program ($MC_CLI) run to completion: exit status, stdout, stderr. */
+typedef struct t_cli {
+    int status;
+    char *out;
+    char *err;
+} t_cli;
+
+/* Run it with args (NULL-terminated, without the program name; at most 30) and optional
+ * stdin text. */
+t_cli t_run_cli(const char *const *args, const char *stdin_text);
+void t_cli_free(t_cli *r);
 
 #endif

@@ -8,102 +8,21 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <jansson.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "support.h"
-
-extern char **environ;
-
-typedef struct cli_run {
-    int status;
-    char *out;
-    char *err;
-} cli_run;
-
-static char *slurp(int fd)
-{
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    ssize_t n;
-    while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
-        len += (size_t)n;
-        if (cap - len < 1024) {
-            char *p = realloc(buf, cap *= 2);
-            if (!p) {
-                free(buf);
-                return NULL;
-            }
-            buf = p;
-        }
-    }
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
-/* Run the CLI with argv (NULL-terminated, without the program), optional stdin text. */
-static cli_run run_cli(const char *const *args, const char *stdin_text)
-{
-    const char *prog = getenv("MC_CLI");
-    assert_non_null(prog);
-    char *argv[16];
-    size_t n = 0;
-    argv[n++] = (char *)prog;
-    for (; args[n - 1] && n < 15; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-
-    char outp[] = "/tmp/mc-cli-out-XXXXXX", errp[] = "/tmp/mc-cli-err-XXXXXX",
-         inp[] = "/tmp/mc-cli-in-XXXXXX";
-    int ofd = mkstemp(outp), efd = mkstemp(errp), ifd = mkstemp(inp);
-    assert_true(ofd >= 0 && efd >= 0 && ifd >= 0);
-    if (stdin_text)
-        assert_int_equal(write(ifd, stdin_text, strlen(stdin_text)), (ssize_t)strlen(stdin_text));
-    lseek(ifd, 0, SEEK_SET);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, ifd, 0);
-    posix_spawn_file_actions_adddup2(&fa, ofd, 1);
-    posix_spawn_file_actions_adddup2(&fa, efd, 2);
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, prog, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    cli_run r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)};
-    lseek(ofd, 0, SEEK_SET);
-    lseek(efd, 0, SEEK_SET);
-    r.out = slurp(ofd);
-    r.err = slurp(efd);
-    close(ofd);
-    close(efd);
-    close(ifd);
-    unlink(outp);
-    unlink(errp);
-    unlink(inp);
-    return r;
-}
-
-static void cli_free(cli_run *r)
-{
-    free(r->out);
-    free(r->err);
-}
 
 static void run_succeeds(void **state)
 {
     (void)state;
-    const char *req = "{\"ProjectName\":\"cli\",\"Sources\":[{\"URI\":\"oss://fixtures/tone.wav\"}],"
-                      "\"Targets\":[{\"URI\":\"oss://output/cli/tone\",\"Container\":\"mp3\"}]}";
+    const char *req =
+        "{\"ProjectName\":\"cli\",\"Sources\":[{\"URI\":\"oss://fixtures/tone.wav\"}],"
+        "\"Targets\":[{\"URI\":\"oss://output/cli/tone\",\"Container\":\"mp3\"}]}";
     const char *args[] = {"run", "--store", t_store(), "-", NULL};
-    cli_run r = run_cli(args, req);
+    t_cli r = t_run_cli(args, req);
     if (r.status != 0)
         fail_msg("exit %d: %s", r.status, r.err);
     json_error_t je;
@@ -123,52 +42,54 @@ static void run_succeeds(void **state)
     /* stderr is not a terminal here: plain percentage lines, ending at 100 % */
     assert_non_null(strstr(r.err, "progress: 100%"));
     assert_true(t_exists(t_path("output/cli/tone.mp3")));
-    cli_free(&r);
+    t_cli_free(&r);
 }
 
 static void invalid_request_exits_2(void **state)
 {
     (void)state;
     const char *args[] = {"run", "--store", t_store(), "-", NULL};
-    cli_run r = run_cli(args, "{\"ProjectName\":\"cli\",\"Sources\":[");
+    t_cli r = t_run_cli(args, "{\"ProjectName\":\"cli\",\"Sources\":[");
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "InvalidJSON"));
     assert_string_equal(r.out, "");
-    cli_free(&r);
+    t_cli_free(&r);
 
-    r = run_cli(args, "{\"ProjectName\":\"cli\",\"Sources\":[{\"URI\":\"oss://fixtures/tone.wav\"}],"
-                      "\"Targets\":[{\"URI\":\"oss://output/x.mp3\",\"Container\":\"mp3\","
-                      "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"mp3\",\"SampleRate\":96000}}}]}");
+    r = t_run_cli(args,
+                  "{\"ProjectName\":\"cli\",\"Sources\":[{\"URI\":\"oss://fixtures/tone.wav\"}],"
+                  "\"Targets\":[{\"URI\":\"oss://output/x.mp3\",\"Container\":\"mp3\","
+                  "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"mp3\",\"SampleRate\":96000}}}]}");
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "InvalidArgument"));
     assert_non_null(strstr(r.err, "Targets[0].Audio.TranscodeAudio.SampleRate"));
-    cli_free(&r);
+    t_cli_free(&r);
 
     const char *bad[] = {"frobnicate", "x", NULL};
-    r = run_cli(bad, NULL);
+    r = t_run_cli(bad, NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "usage:"));
-    cli_free(&r);
+    t_cli_free(&r);
 }
 
 static void failed_task_exits_1(void **state)
 {
     (void)state;
     const char *args[] = {"run", "--store", t_store(), "-", NULL};
-    cli_run r = run_cli(args, "{\"ProjectName\":\"cli\",\"Sources\":[{\"URI\":\"oss://fixtures/none.wav\"}],"
-                              "\"Targets\":[{\"URI\":\"oss://output/x.mp3\",\"Container\":\"mp3\"}]}");
+    t_cli r = t_run_cli(
+        args, "{\"ProjectName\":\"cli\",\"Sources\":[{\"URI\":\"oss://fixtures/none.wav\"}],"
+              "\"Targets\":[{\"URI\":\"oss://output/x.mp3\",\"Container\":\"mp3\"}]}");
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "ResourceNotFound"));
     assert_non_null(strstr(r.err, "Sources[0].URI"));
     assert_string_equal(r.out, "");
-    cli_free(&r);
+    t_cli_free(&r);
 }
 
 static void probe(void **state)
 {
     (void)state;
     const char *args[] = {"probe", "--store", t_store(), "oss://fixtures/rotated.mp4", NULL};
-    cli_run r = run_cli(args, NULL);
+    t_cli r = t_run_cli(args, NULL);
     assert_int_equal(r.status, 0);
     json_error_t je;
     json_t *j = json_loads(r.out, 0, &je);
@@ -181,13 +102,13 @@ static void probe(void **state)
     json_t *a = json_array_get(json_object_get(j, "streams"), 1);
     assert_int_equal(json_integer_value(json_object_get(a, "channels")), 2);
     json_decref(j);
-    cli_free(&r);
+    t_cli_free(&r);
 
     const char *missing[] = {"probe", "/nonexistent/file.mp4", NULL};
-    r = run_cli(missing, NULL);
+    r = t_run_cli(missing, NULL);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "ResourceNotFound"));
-    cli_free(&r);
+    t_cli_free(&r);
 }
 
 int main(void)
