@@ -5,6 +5,7 @@
  *   mediaconvert run [--store DIR] [--device BACKEND] REQUEST.json
  *   mediaconvert probe [--store DIR] FILE|URI
  *   mediaconvert devices [--json]
+ *   mediaconvert bench [options]          (bench.c)
  *
  * Exit status: 0 success, 1 the task failed, 2 the request or the command line is invalid.
  */
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "mc_err.h"
 #include "mc_hwaccel.h"
 #include "mc_job.h"
@@ -48,6 +50,7 @@ static void usage(FILE *f)
           "           [--height H] [--scale-type stretch|crop|fill|fit] [--quality Q]\n"
           "       mediaconvert probe [--store DIR] FILE|oss://bucket/key|file:///path\n"
           "       mediaconvert devices [--json]\n"
+          "       mediaconvert bench [--short] [--devices LIST] [--workloads LIST] ...\n"
           "       mediaconvert --version\n"
           "\n"
           "run      executes a CreateMediaConvertTask request (JSON object form; '-' reads\n"
@@ -61,6 +64,8 @@ static void usage(FILE *f)
           "devices  lists every device backend (cuda, vaapi, qsv, vulkan, software), compiled\n"
           "         or not, with its devices, what they decode, scale and encode, and their\n"
           "         session capacity.\n"
+          "bench    runs the standard workloads on every device against the ffmpeg program\n"
+          "         and writes JSON, Markdown and SVG results (mediaconvert bench --help).\n"
           "\n"
           "--store DIR     object store root: oss://bucket/key is DIR/bucket/key\n"
           "                (default: $MEDIACONVERT_STORE, else ./var/buckets)\n"
@@ -490,6 +495,12 @@ int main(int argc, char **argv)
         int first = optind - 1;
         optind = 0;
         return cmd_animate(argc - first, argv + first, store, device, quiet);
+    }
+    if (strcmp(cmd, "bench") == 0) {
+        if (quiet)
+            mc_log_set_level(MC_LOG_ERROR);
+        mc_media_init_logging();
+        return mc_cli_bench(argc - optind + 1, argv + optind - 1);
     }
     if (strcmp(cmd, "devices") == 0) {
         bool as_json = optind < argc && strcmp(argv[optind], "--json") == 0;
