@@ -264,6 +264,56 @@ static void no_image_copy_without_scaling(void **state)
     mc_result_clear(&r);
 }
 
+/* res_change.ts: 1 s of 320x240, then 1 s of 256x144, 25 fps. Both the video chain and the
+ * pictures' device chain are rebuilt for the new size, on the device, and go on. */
+#define RES_CHANGE(name)                                                                           \
+    "{\"ProjectName\":\"p\",\"Sources\":[{\"URI\":\"oss://fixtures/res_change.ts\"}],"             \
+    "\"Targets\":[{\"Container\":\"mp4\",\"URI\":\"oss://out/hw/" name ".mp4\","                   \
+    "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"Resolution\":\"160x120\","                \
+    "\"ScaleType\":\"stretch\"}},"                                                                 \
+    "\"Image\":{\"Snapshots\":[{\"Format\":\"png\",\"URI\":\"oss://out/hw/" name "/{index}.png\"," \
+    "\"Interval\":0.5,\"Width\":160}]}}]}"
+
+static void resolution_change_on_the_device(void **state)
+{
+    (void)state;
+    mc_result vk = {0}, sw = {0};
+    mc_err err;
+    if (t_run_on(RES_CHANGE("res_vk"), "vulkan", &vk, &err) < 0)
+        fail_msg("vulkan: %s: %s", err.code, err.msg);
+    if (t_run_on(RES_CHANGE("res_sw"), "software", &sw, &err) < 0)
+        fail_msg("software: %s: %s", err.code, err.msg);
+    t_file f;
+    assert_true(t_read(t_path("out/hw/res_vk.mp4"), &f));
+    assert_int_equal(f.video.width, 160);
+    assert_int_equal(f.video.height, 120);
+    assert_int_equal(f.video.packets, 50);
+    assert_int_equal(vk.frames_encoded, 50);
+    assert_int_equal(vk.frames_encoded, sw.frames_encoded);
+    /* Both halves came through the device: every frame once up and down for the video, and
+     * each of the 4 pictures (two from each half) once more. */
+    assert_string_equal(vk.stage_scale, "vulkan:0");
+    assert_int_equal(vk.uploads, 50 + 4);
+    assert_int_equal(vk.downloads, 50 + 4);
+    assert_int_equal(same_pictures(&vk, &sw, "Image.Snapshots[0]", 160, 120), 4);
+    /* A frame of each half looks like the software path's: the chain was rebuilt for the
+     * new size, not left garbling it. */
+    ti_video a, b;
+    assert_true(ti_decode_video(t_path("out/hw/res_vk.mp4"), 0, 0, &a));
+    assert_true(ti_decode_video(t_path("out/hw/res_sw.mp4"), 0, 0, &b));
+    assert_int_equal(a.n, 50);
+    assert_int_equal(b.n, 50);
+    for (int k = 10; k < 50; k += 30) {
+        double diff = luma_mad(&a.pics[k], &b.pics[k]);
+        print_message("res_change frame %d: luma differs from software's by %.2f\n", k, diff);
+        assert_true(diff < 4.0);
+    }
+    ti_video_free(&a);
+    ti_video_free(&b);
+    mc_result_clear(&vk);
+    mc_result_clear(&sw);
+}
+
 static void unknown_backend_is_refused(void **state)
 {
     (void)state;
@@ -297,6 +347,7 @@ int main(void)
         cmocka_unit_test(rotated_snapshots_on_the_device),
         cmocka_unit_test(animation_scales_on_the_device),
         cmocka_unit_test(no_image_copy_without_scaling),
+        cmocka_unit_test(resolution_change_on_the_device),
         cmocka_unit_test(unknown_backend_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
