@@ -75,7 +75,7 @@ struct mc_isink {
     int cfg_w, cfg_h, cfg_fmt, cfg_rot;
     AVRational cfg_sar;
     AVFrame *pic;            /* the last picture made, kept for a frame taken again */
-    const AVBufferRef *pic_src; /* ...and the frame it was made from */
+    const uint8_t *pic_src;  /* ...and the frame it was made from (its data) */
     int64_t pic_pts;
     const mc_input *pic_input;
 

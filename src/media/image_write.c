@@ -514,12 +514,13 @@ int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame 
                    int64_t index, bool shaped)
 {
     /* A frame shown across several sample points is taken for each: its picture is made
-     * once. (A pool buffer reused by a later frame comes with another timestamp.) */
+     * once. Each is queued as a new reference (a new AVBufferRef), so the frame is known by
+     * its data. (A pool buffer reused by a later frame comes with another timestamp.) */
     int rc = 0;
-    if (!s->pic || !s->pic->buf[0] || s->pic_src != f->buf[0] || s->pic_pts != f->pts ||
+    if (!s->pic || !s->pic->buf[0] || s->pic_src != f->data[0] || s->pic_pts != f->pts ||
         s->pic_input != in) {
         rc = make_picture(e, s, in, f, shaped);
-        s->pic_src = rc >= 0 ? f->buf[0] : NULL;
+        s->pic_src = rc >= 0 ? f->data[0] : NULL;
         s->pic_pts = f->pts;
         s->pic_input = in;
     }
