@@ -245,6 +245,31 @@ static void animation_scales_on_the_device(void **state)
     mc_result_clear(&sw);
 }
 
+#define DHASH(dir)                                                                                 \
+    "\"Snapshots\":[{\"Format\":\"png\",\"URI\":\"oss://out/hw/" dir "/t20_{index}.png\","         \
+    "\"Mode\":\"dhash\",\"Threshold\":20,\"Width\":160},"                                          \
+    "{\"Format\":\"png\",\"URI\":\"oss://out/hw/" dir "/t0_{index}.png\",\"Mode\":\"dhash\","      \
+    "\"Width\":160}]"
+
+/* dhash looks at every frame as it is decoded, whole: the frames it picks are the software
+ * path's, and only those are copied. */
+static void dhash_picks_the_same_frames(void **state)
+{
+    (void)state;
+    mc_result vk = run_image_on("vulkan", "oss://fixtures/scenes.mp4", DHASH("dhash_vk"));
+    mc_result sw = run_image_on("software", "oss://fixtures/scenes.mp4", DHASH("dhash_sw"));
+    /* One picture a scene with Threshold 20; with 0, every frame whose block moved. */
+    assert_int_equal(same_pictures(&vk, &sw, "Image.Snapshots[0]", 160, 120), 3);
+    size_t n0 = ti_outputs_of(&vk, "Image.Snapshots[1]", NULL, 0);
+    assert_int_equal(n0, ti_outputs_of(&sw, "Image.Snapshots[1]", NULL, 0));
+    assert_true(n0 > 6);
+    assert_string_equal(vk.stage_scale, "vulkan:0");
+    assert_int_equal(vk.uploads, (int64_t)(3 + n0));
+    assert_int_equal(vk.downloads, (int64_t)(3 + n0));
+    mc_result_clear(&vk);
+    mc_result_clear(&sw);
+}
+
 /* Pictures of the source's own size: nothing to scale, nothing copied. */
 static void no_image_copy_without_scaling(void **state)
 {
@@ -346,6 +371,7 @@ int main(void)
         cmocka_unit_test(snapshots_scale_on_the_device),
         cmocka_unit_test(rotated_snapshots_on_the_device),
         cmocka_unit_test(animation_scales_on_the_device),
+        cmocka_unit_test(dhash_picks_the_same_frames),
         cmocka_unit_test(no_image_copy_without_scaling),
         cmocka_unit_test(resolution_change_on_the_device),
         cmocka_unit_test(unknown_backend_is_refused),
