@@ -122,6 +122,7 @@ void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int he
     if (on_dev && (scale || (hw->out_hw && strcmp(on_dev, hw->sw_fmt) != 0))) {
         mc_buf_printf(b, ",%s=w=%d:h=%d:format=%s", hw->scaler, sw, sh, hw->sw_fmt);
         on_dev = hw->sw_fmt;
+        hw->scaled = true;
     } else if (scale) {
         mc_buf_printf(b, ",scale=%d:%d", sw, sh);
     }

@@ -214,12 +214,14 @@ static void advance(mc_isink *s, int64_t t)
 }
 
 /* Pictures are made in system memory: a device frame is held as it is (one surface a sink)
- * and copied down only when it is taken or hashed. */
+ * and copied down only when it is taken (scaled on the device first: image_device.c) or
+ * hashed. */
 static int take(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t)
 {
-    int rc = mc_frame_to_system(e, f, &f);
+    bool shaped = false;
+    int rc = mc_isink_shape(e, s, in, f, &f, &shaped);
     if (rc >= 0)
-        rc = mc_images_queue(e, s, in, f, t, s->taken);
+        rc = mc_images_queue(e, s, in, f, t, s->taken, shaped);
     if (rc >= 0)
         count_taken(s);
     return rc;
@@ -327,8 +329,11 @@ int mc_images_end_input(mc_engine *e, const mc_input *in, int64_t end)
 {
     /* The last frame is shown until the video ends: it covers the points left before. */
     int rc = mc_images_cover(e, in, end);
-    for (size_t i = 0; i < e->n_sinks && rc >= 0; i++)
+    for (size_t i = 0; i < e->n_sinks; i++) {
         e->sinks[i]->end = FFMAX(e->sinks[i]->end, end);
+        /* Its device chain holds on to the input decoder's frame pool. */
+        mc_isink_free_device(e->sinks[i]);
+    }
     return rc;
 }
 
@@ -505,6 +510,7 @@ void mc_images_free(mc_engine *e)
         if (!s)
             continue;
         mc_isink_free_writers(s);
+        mc_isink_free_device(s);
         av_frame_free(&s->held);
         sws_freeContext(s->hash_sws);
         for (size_t k = 0; k < s->n_files; k++) {

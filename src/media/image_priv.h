@@ -52,14 +52,30 @@ struct mc_isink {
     bool hashed;
     struct SwsContext *hash_sws;
 
-    /* The picture chain: scale (+crop/pad), rotate, convert. */
+    /* The device chain (image_device.c, decoding thread only): a taken frame uploaded
+     * when it is in system memory, scaled by the device's filter, downloaded small, then
+     * cropped or padded and rotated. */
+    AVFilterGraph *dev_graph;
+    AVFilterContext *dev_src, *dev_sink;
+    const mc_input *dev_input; /* what the chain (or dev_off) was set up for */
+    int dev_w, dev_h, dev_fmt;
+    AVRational dev_sar;
+    const void *dev_hwfc;
+    bool dev_off;                   /* frames like these are not worth the device */
+    int dev_uploads, dev_downloads; /* copies each frame through the chain makes */
+    bool dev_scales;                /* the chain scales on the device */
+    AVFrame *dev_pic;               /* the last frame it made, kept for a frame taken again */
+    const uint8_t *dev_pic_src;     /* ...and the frame it was made from */
+    int64_t dev_pic_pts;
+
+    /* The picture chain (image thread): scale (+crop/pad), rotate, convert. */
     AVFilterGraph *graph;
     AVFilterContext *src, *sink;
     const mc_input *cfg_input;
-    int cfg_w, cfg_h, cfg_fmt;
+    int cfg_w, cfg_h, cfg_fmt, cfg_rot;
     AVRational cfg_sar;
     AVFrame *pic;            /* the last picture made, kept for a frame taken again */
-    const AVBufferRef *pic_src; /* ...and the frame it was made from */
+    const uint8_t *pic_src;  /* ...and the frame it was made from (its data) */
     int64_t pic_pts;
     const mc_input *pic_input;
 
@@ -83,20 +99,33 @@ struct mc_isink {
     size_t n_files, cap_files;
 };
 
+/* image_device.c: on the decoding thread. */
+/*
+ * A frame of `in` that sink `s` takes, in system memory: shaped on the device (scaled, copied
+ * down small, cropped or padded and rotated: *shaped is then true, and the frame is the
+ * picture's size) when the device can scale and the frame is on it or worth uploading;
+ * otherwise `f` itself or its copy in system memory. *out stays valid until the next call
+ * for the sink (or for another sink, for a copy: mc_frame_to_system). Copies are counted.
+ */
+int mc_isink_shape(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f,
+                   const AVFrame **out, bool *shaped);
+void mc_isink_free_device(mc_isink *s);
+
 /* image_thread.c */
 int mc_images_start(mc_engine *e);
 /* Queue taken frame number `index` of sink `s` for the image thread (a new reference to
- * `f`); waits while the queue is full. */
+ * `f`; `shaped`: it is already the picture's geometry, see mc_isink_shape); waits while the
+ * queue is full. */
 int mc_images_queue(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t,
-                    int64_t index);
+                    int64_t index, bool shaped);
 /* Drop what is queued and end the thread. */
 void mc_images_stop(mc_engine *e);
 
 /* image_write.c: called on the image thread (image.c), one picture at a time. */
-/* Turn taken frame number `index` (the input's, at output time t) into a picture and write
- * it. */
+/* Turn taken frame number `index` (the input's, at output time t; `shaped`: see
+ * mc_isink_shape) into a picture and write it. */
 int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t,
-                   int64_t index);
+                   int64_t index, bool shaped);
 /* Write what is pending (the last sprite sheet and the index, the animation's end); `end`
  * is where the output timeline ends. */
 int mc_isink_finish(mc_engine *e, mc_isink *s, int64_t end);

@@ -22,6 +22,7 @@ typedef struct queued {
     const mc_input *in;
     AVFrame *f;
     int64_t t, index;
+    bool shaped;
 } queued;
 
 struct mc_iqueue {
@@ -53,7 +54,8 @@ static void *image_thread(void *arg)
         q->busy = true;
         bool failed = q->rc < 0;
         pthread_mutex_unlock(&q->lock);
-        int rc = failed ? 0 : mc_isink_write(&q->view, it.s, it.in, it.f, it.t, it.index);
+        int rc =
+            failed ? 0 : mc_isink_write(&q->view, it.s, it.in, it.f, it.t, it.index, it.shaped);
         av_frame_free(&it.f);
         pthread_mutex_lock(&q->lock);
         q->busy = false;
@@ -97,7 +99,7 @@ int mc_images_start(mc_engine *e)
 }
 
 int mc_images_queue(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t,
-                    int64_t index)
+                    int64_t index, bool shaped)
 {
     mc_iqueue *q = e->iq;
     AVFrame *ref = av_frame_clone(f);
@@ -111,7 +113,7 @@ int mc_images_queue(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame
         rc = failure(e, q);
         av_frame_free(&ref);
     } else {
-        q->items[(q->head + q->n) % QUEUE_CAP] = (queued){s, in, ref, t, index};
+        q->items[(q->head + q->n) % QUEUE_CAP] = (queued){s, in, ref, t, index, shaped};
         q->n++;
         pthread_cond_signal(&q->more);
     }

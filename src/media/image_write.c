@@ -173,7 +173,9 @@ static void free_chain(mc_isink *s)
     s->src = s->sink = NULL;
 }
 
-static int build_chain(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f)
+/* A chain for frames like `f` shown rotated by `rot` degrees (0 for a frame already shaped on
+ * the device: it only converts). */
+static int build_chain(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int rot)
 {
     AVRational tb = in->fmt->streams[in->vst]->time_base;
     AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : (AVRational){1, 1};
@@ -182,8 +184,7 @@ static int build_chain(mc_engine *e, mc_isink *s, const mc_input *in, const AVFr
              f->width, f->height, f->format, tb.num, tb.den, sar.num, sar.den);
     mc_buf b = {0};
     mc_buf_puts(&b, "null");
-    mc_geometry_filters(&b, f, in->rotation, s->width, s->height, (AVRational){1, 1}, s->type,
-                        NULL);
+    mc_geometry_filters(&b, f, rot, s->width, s->height, (AVRational){1, 1}, s->type, NULL);
     mc_buf_printf(&b, ",format=pix_fmts=%s", av_get_pix_fmt_name(s->pix_fmt));
     char *desc = mc_buf_steal(&b);
     AVFilterInOut *outs = avfilter_inout_alloc(), *ins = avfilter_inout_alloc();
@@ -213,6 +214,7 @@ static int build_chain(mc_engine *e, mc_isink *s, const mc_input *in, const AVFr
         s->cfg_h = f->height;
         s->cfg_fmt = f->format;
         s->cfg_sar = f->sample_aspect_ratio;
+        s->cfg_rot = rot;
         mc_log(MC_LOG_DEBUG, "%s picture chain: %s", s->field, desc);
     }
 out:
@@ -228,13 +230,16 @@ out:
 }
 
 /* The picture of frame `f`, in s->pic. */
-static int make_picture(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f)
+static int make_picture(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f,
+                        bool shaped)
 {
     int rc;
+    int rot = shaped ? 0 : in->rotation;
     /* A new input or new frame parameters (a mid-stream resolution change): a new chain. */
     if (!s->graph || f->width != s->cfg_w || f->height != s->cfg_h || f->format != s->cfg_fmt ||
-        av_cmp_q(f->sample_aspect_ratio, s->cfg_sar) != 0 || s->cfg_input != in) {
-        if ((rc = build_chain(e, s, in, f)) < 0)
+        av_cmp_q(f->sample_aspect_ratio, s->cfg_sar) != 0 || s->cfg_input != in ||
+        rot != s->cfg_rot) {
+        if ((rc = build_chain(e, s, in, f, rot)) < 0)
             return rc;
         s->cfg_input = in;
     }
@@ -506,15 +511,16 @@ static int finish_animation(mc_engine *e, mc_isink *s)
 /* ---- the sink's interface ---- */
 
 int mc_isink_write(mc_engine *e, mc_isink *s, const mc_input *in, const AVFrame *f, int64_t t,
-                   int64_t index)
+                   int64_t index, bool shaped)
 {
     /* A frame shown across several sample points is taken for each: its picture is made
-     * once. (A pool buffer reused by a later frame comes with another timestamp.) */
+     * once. Each is queued as a new reference (a new AVBufferRef), so the frame is known by
+     * its data. (A pool buffer reused by a later frame comes with another timestamp.) */
     int rc = 0;
-    if (!s->pic || !s->pic->buf[0] || s->pic_src != f->buf[0] || s->pic_pts != f->pts ||
+    if (!s->pic || !s->pic->buf[0] || s->pic_src != f->data[0] || s->pic_pts != f->pts ||
         s->pic_input != in) {
-        rc = make_picture(e, s, in, f);
-        s->pic_src = rc >= 0 ? f->buf[0] : NULL;
+        rc = make_picture(e, s, in, f, shaped);
+        s->pic_src = rc >= 0 ? f->data[0] : NULL;
         s->pic_pts = f->pts;
         s->pic_input = in;
     }

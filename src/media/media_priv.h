@@ -222,6 +222,7 @@ typedef struct mc_geo_hw {
     const char *sw_fmt;     /* what device frames hold after scaling ("nv12", "p010le") */
     const char *in_sw_fmt;  /* frames arrive on the device holding this; NULL: system frames */
     int uploads, downloads; /* filled in: copies each frame makes */
+    bool scaled;            /* filled in: the device's scale filter runs */
 } mc_geo_hw;
 
 void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int height,
