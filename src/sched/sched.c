@@ -396,7 +396,7 @@ static void *worker_main(void *arg)
         mc_err err = {0};
         /* Claim under the lock so that a cancel never falls between claim and slot. The
          * device is recorded once the task is placed. */
-        int got = mc_db_task_claim(s->db, mc_now_ms(), "", &t, &err);
+        int got = mc_db_task_claim(s->db, mc_now_ms(), "", NULL, &t, &err);
         if (got < 0)
             mc_log(MC_LOG_ERROR, "worker=%d cannot claim a task: %s", w->index, err.msg);
         if (got <= 0) {
