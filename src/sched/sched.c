@@ -395,11 +395,14 @@ static void *worker_main(void *arg)
         mc_task t = {0};
         mc_err err = {0};
         /* Claim under the lock so that a cancel never falls between claim and slot. The
-         * device is recorded once the task is placed. */
-        int got = mc_db_task_claim(s->db, mc_now_ms(), "", NULL, &t, &err);
+         * device is recorded once the task is placed. The per-project limits are read now,
+         * so that a reload applies to the next claim. */
+        mc_conf *conf = mc_conf_live_get(s->cfg->conf);
+        int got = mc_db_task_claim(s->db, mc_now_ms(), "", mc_conf_claim(conf), &t, &err);
         if (got < 0)
             mc_log(MC_LOG_ERROR, "worker=%d cannot claim a task: %s", w->index, err.msg);
         if (got <= 0) {
+            mc_conf_unref(&conf);
             struct timespec ts = deadline_in(1000);
             pthread_cond_timedwait(&s->wake, &s->lock, &ts);
             continue;
@@ -407,7 +410,6 @@ static void *worker_main(void *arg)
         sl->task_id = mc_strdup(t.id);
         atomic_store(&sl->cancel, t.cancel_requested);
         sl->reason = t.cancel_requested ? STOP_CANCEL : STOP_NONE;
-        mc_conf *conf = mc_conf_live_get(s->cfg->conf);
         sl->timeout_s = mc_conf_config(conf)->task_timeout_s;
         mc_conf_unref(&conf);
         sl->deadline_ms = mc_mono_ms() + sl->timeout_s * 1000;
