@@ -300,8 +300,8 @@ static void run_task(mc_sched *s, int index, mc_task *t)
         mc_err e2 = {0};
         if (mc_db_task_device(s->db, t->id, mc_hw_device_name(dev), &e2) < 0)
             mc_log(MC_LOG_WARN, "task=%s cannot record its device: %s", t->id, e2.msg);
-        mc_log(MC_LOG_INFO, "task=%s project=%s device=%s attempt=%d started", t->id, t->project,
-               mc_hw_device_name(dev), t->attempts);
+        mc_log(MC_LOG_INFO, "task=%s project=%s priority=%d device=%s attempt=%d started", t->id,
+               t->project, t->priority, mc_hw_device_name(dev), t->attempts);
         rc = mc_engine_run(job, &opts, &result, &err);
         if (rc < 0 && !mc_hw_device_is_software(dev) && retry_on_software(rc, &err)) {
             /* The device failed: run it again on software. Only a success there shows the
