@@ -158,6 +158,7 @@ static void reload(const mc_conf_args *args, mc_conf_live *live, mc_db *db, mc_n
     const mc_config *cfg = mc_conf_config(next);
     mc_log_set_level((enum mc_log_level)cfg->log_level);
     mc_conf_live_set(live, mc_conf_ref(next));
+    mc_sched_kick(sched); /* raised per-project limits may let queued tasks start now */
     if (kept[0])
         mc_log(MC_LOG_WARN, "reload: %s changed; kept the running value until a restart", kept);
     mc_log(MC_LOG_INFO, "reloaded %s: %zu key(s), %zu project(s) (%d new), %zu topic(s)",

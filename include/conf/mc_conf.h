@@ -1,12 +1,12 @@
 /*
  * The daemon's configuration as its threads see it: one immutable, reference-counted
- * snapshot (the parsed mc_config plus the notifier's view of it), and the cell that holds
- * the current one.
+ * snapshot (the parsed mc_config plus the notifier's and the store's views of it), and the
+ * cell that holds the current one.
  *
- * The HTTP threads take a reference per request, the scheduler per task step, and drop it
- * when done. A reload (SIGHUP) builds a whole new snapshot and swaps it in; readers that
- * took the old one finish with it, and it is freed when the last of them lets go. Nothing
- * is ever changed in a published snapshot, so readers need no lock.
+ * The HTTP threads take a reference per request, the scheduler per claim and task step, and
+ * drop it when done. A reload (SIGHUP) builds a whole new snapshot and swaps it in; readers
+ * that took the old one finish with it, and it is freed when the last of them lets go.
+ * Nothing is ever changed in a published snapshot, so readers need no lock.
  *
  * What a reload applies, and what needs a restart, is decided here (mc_conf_reload): see
  * the table in README.md.
@@ -58,6 +58,9 @@ void mc_conf_unref(mc_conf **c);
 const mc_config *mc_conf_config(const mc_conf *c);
 /* The notifier's view of them (topics, secret, subject fields), same lifetime. */
 const mc_notify_cfg *mc_conf_notify(const mc_conf *c);
+/* The store's view of [limits] project_running_max and [project_limits], for
+ * mc_db_task_claim; same lifetime. */
+const mc_db_claim_opts *mc_conf_claim(const mc_conf *c);
 
 /*
  * Create the [projects] of c that the store lacks (projects already there, and projects

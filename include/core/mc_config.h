@@ -8,7 +8,8 @@
  *   [projects] <name> = <description>   (created at start when missing)
  *   [workers]  count = 2
  *   [limits]   task_timeout = 21600  max_attempts = 3  queue_max = 100000
- *              shutdown_grace = 30
+ *              shutdown_grace = 30   project_running_max = 0   (0 = no limit)
+ *   [project_limits] <project> = N   (its running tasks at most; 0 = no limit)
  *   [retention] days = 7
  *   [topics]   <MNS or RocketMQ topic name> = <webhook URL>
  *   [notify]   secret = <HMAC key for X-Mc-Signature>   max_attempts = 20
@@ -37,6 +38,11 @@ typedef struct mc_config_pair {
     char *value;
 } mc_config_pair;
 
+typedef struct mc_config_project_limit {
+    char *project;
+    int running_max; /* 0 = no limit */
+} mc_config_project_limit;
+
 typedef struct mc_config {
     char *listen_host; /* "127.0.0.1" */
     int listen_port;   /* 8080; 0 = pick a free port */
@@ -58,6 +64,9 @@ typedef struct mc_config {
     int64_t queue_max;        /* 100000 */
     int64_t shutdown_grace_s; /* 30 */
     int64_t retention_days;   /* 7 */
+    int project_running_max;  /* 0: tasks one project may run at once, 0 = no limit */
+    mc_config_project_limit *project_limits; /* overrides of project_running_max */
+    size_t n_project_limits;
 
     mc_config_pair *topics; /* topic -> webhook URL */
     size_t n_topics;

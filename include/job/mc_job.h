@@ -312,16 +312,23 @@ typedef struct mc_job {
     mc_notification notification;
     char *service_role; /* CredentialConfig.ServiceRole, accepted and recorded only */
     char *device;       /* extension Device: auto (NULL), gpu, cpu or a backend name */
+    int priority;       /* extension Priority: MC_JOB_PRIORITY_MIN..MAX, higher runs first */
 } mc_job;
+
+/* Priority (our extension): the order of a project's queued tasks. */
+#define MC_JOB_PRIORITY_MIN     0
+#define MC_JOB_PRIORITY_MAX     9
+#define MC_JOB_PRIORITY_DEFAULT 5
 
 /*
  * Parse and validate a request given as one JSON object (ProjectName, Sources, Targets,
- * TargetGroups, AlignmentIndex, UserData, Tags, Notification, CredentialConfig). Values of
- * Sources/Targets/TargetGroups/Tags/Notification/CredentialConfig may also be JSON text in
- * a string (the SDKs' "shrink" form). On success *out is a new job the caller frees with
- * mc_job_free(). On failure *out is untouched, err holds the code and a message naming the
- * field path (e.g. "Targets[1].Video.TranscodeVideo.CRF") and the allowed values, and the
- * return value is -EINVAL, MC_EMISSING, MC_EJSON, MC_ELIMIT or -ENOMEM.
+ * TargetGroups, AlignmentIndex, UserData, Tags, Notification, CredentialConfig, and the
+ * extensions Device and Priority). Values of Sources/Targets/TargetGroups/Tags/Notification/
+ * CredentialConfig may also be JSON text in a string (the SDKs' "shrink" form). On success
+ * *out is a new job the caller frees with mc_job_free(). On failure *out is untouched, err
+ * holds the code and a message naming the field path (e.g.
+ * "Targets[1].Video.TranscodeVideo.CRF") and the allowed values, and the return value is
+ * -EINVAL, MC_EMISSING, MC_EJSON, MC_ELIMIT or -ENOMEM.
  */
 int mc_job_from_json(const json_t *request, mc_job **out, mc_err *err);
 

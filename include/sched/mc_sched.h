@@ -2,6 +2,10 @@
  * The scheduler: a pool of workers that take queued tasks from the store, place each on a
  * device, run it through the engine, and record the outcome (plus its notifications).
  *
+ * - Claiming: a free worker takes the next task of the project (the tenant) with the fewest
+ *   running tasks, skipping projects at their [limits] project_running_max /
+ *   [project_limits] limit; within a project the highest Priority first, then the oldest
+ *   (mc_db_task_claim). The limits are read from the live configuration at each claim.
  * - Placement: a claimed task goes to the first device (real hardware, then software, then
  *   emulated devices; or only those of its Device class) that has video work to do and free
  *   decode/encode sessions; with none free it waits, holding its worker. A task that fails on
@@ -25,9 +29,9 @@
 
 /*
  * What the scheduler is started with. The settings a reload may change are read from the
- * live configuration when they are used: [limits] task_timeout when a task starts (a
- * running task keeps the limit it started with), [retention] days at each collection, and
- * the notification topics when a task ends.
+ * live configuration when they are used: the per-project limits at each claim, [limits]
+ * task_timeout when a task starts (a running task keeps the limit it started with),
+ * [retention] days at each collection, and the notification topics when a task ends.
  */
 typedef struct mc_sched_cfg {
     int workers;             /* concurrent tasks */

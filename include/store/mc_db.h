@@ -66,7 +66,12 @@ typedef struct mc_task {
     char *device;       /* device that ran it, NULL until it ran */
     int attempts;       /* times a worker has started it */
     bool cancel_requested;
+    int priority; /* MC_TASK_PRIORITY_MIN..MAX: higher runs first within its project */
 } mc_task;
+
+#define MC_TASK_PRIORITY_MIN     0
+#define MC_TASK_PRIORITY_MAX     9
+#define MC_TASK_PRIORITY_DEFAULT 5 /* what the API gives a task that names none */
 
 void mc_task_clear(mc_task *t);
 
@@ -141,12 +146,33 @@ int mc_db_task_list(mc_db *db, const mc_task_filter *f, mc_task **out, size_t *n
                     mc_err *err);
 void mc_task_list_free(mc_task **list, size_t n);
 
+/* A limit on the RUNNING tasks of one project (a tenant). */
+typedef struct mc_db_project_limit {
+    const char *project;
+    int running_max; /* 0 = no limit */
+} mc_db_project_limit;
+
+/* How claims share the workers between projects. Borrowed for the length of the call. */
+typedef struct mc_db_claim_opts {
+    int running_max;                   /* every project's limit; 0 = none */
+    const mc_db_project_limit *limits; /* per-project overrides of running_max */
+    size_t n_limits;
+} mc_db_claim_opts;
+
 /*
- * Take the oldest QUEUED task (created_ms, then id) and mark it RUNNING: started_ms = now,
- * attempts + 1, device recorded. Returns 1 and fills *out when one was claimed, 0 when the
- * queue is empty.
+ * Take the next QUEUED task and mark it RUNNING: started_ms = now, attempts + 1, device
+ * recorded. Returns 1 and fills *out when one was claimed, 0 when nothing may start (the
+ * queue is empty, or every project with queued tasks is at its limit).
+ *
+ * Which task: projects at their limit (opts; NULL = no limits) are skipped. Of the others,
+ * the project with the fewest RUNNING tasks; among equals, the one that had a task started
+ * least recently (a project never served first), then the one whose next task is oldest.
+ * Within the project: highest priority first, then oldest (created_ms, then id). So a
+ * project with a long queue cannot keep a project that queues later waiting behind it.
+ * Costs a few index seeks per project that has queued tasks, whatever the queue's length.
  */
-int mc_db_task_claim(mc_db *db, int64_t now_ms, const char *device, mc_task *out, mc_err *err);
+int mc_db_task_claim(mc_db *db, int64_t now_ms, const char *device, const mc_db_claim_opts *opts,
+                     mc_task *out, mc_err *err);
 /* Record progress (0..100) of a RUNNING task. */
 int mc_db_task_progress(mc_db *db, const char *id, int progress, mc_err *err);
 /* Record where a running task was placed (or re-placed after a fallback). */

@@ -19,9 +19,19 @@
 
 /* Request parameters of CreateMediaConvertTask, in the client's order. */
 static const char *const create_fields[] = {
-    "AlignmentIndex", "CredentialConfig", "Notification", "ProjectName", "Sources",
-    "Tags",           "TargetGroups",     "Targets",      "UserData",
-    "Device", /* extension: auto, gpu, cpu or a backend */
+    "AlignmentIndex",
+    "CredentialConfig",
+    "Notification",
+    "ProjectName",
+    "Sources",
+    "Tags",
+    "TargetGroups",
+    "Targets",
+    "UserData",
+    /* extensions: Device (auto, gpu, cpu or a backend), Priority (0..9, higher runs first
+     * within the project) */
+    "Device",
+    "Priority",
 };
 
 /* Build the request object the job model reads: every parameter as the string it came as
@@ -189,6 +199,12 @@ enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
         if ((rc = mc_notify_check(mc_conf_notify(c->conf), note_text, &err)) < 0)
             goto fail;
     }
+    /* The definition shows the priority the task got, as a number. */
+    if (json_object_get(def, "Priority") &&
+        json_object_set_new(def, "Priority", json_integer(job->priority)) < 0) {
+        rc = mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");
+        goto fail;
+    }
     json_t *tags = json_object_get(def, "Tags");
     if (json_object_size(tags) > 0)
         tags_text = json_dumps(tags, JSON_COMPACT);
@@ -216,6 +232,7 @@ enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
         .event_id = eid,
         .request_id = r->request_id,
         .notification = note_text,
+        .priority = job->priority,
     };
     if ((rc = mc_db_task_insert(d->db, &t, &err)) < 0) {
         if (rc == -EBUSY) {
@@ -226,7 +243,8 @@ enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
         goto fail;
     }
     mc_sched_kick(d->sched);
-    mc_log(MC_LOG_INFO, "task=%s project=%s accepted request=%s", id, t.project, r->request_id);
+    mc_log(MC_LOG_INFO, "task=%s project=%s priority=%d accepted request=%s", id, t.project,
+           t.priority, r->request_id);
     ret = api_reply_json(
         r, MHD_HTTP_OK,
         json_pack("{s:s, s:s, s:s}", "RequestId", r->request_id, "TaskId", id, "EventId", eid));
@@ -244,8 +262,8 @@ out:
     return ret;
 }
 
-/* A task as IMM's TaskInfo (plus our Phase/Device/Attempts/Outputs/Stages/Copies/Fallback
- * extensions). */
+/* A task as IMM's TaskInfo (plus our Phase/Device/Attempts/Priority/Outputs/Stages/Copies/
+ * Fallback extensions). */
 static json_t *task_json(const mc_task *t, bool with_request)
 {
     char start[40], end[40];
@@ -278,6 +296,7 @@ static json_t *task_json(const mc_task *t, bool with_request)
     if (device || t->device)
         json_object_set_new(o, "Device", json_string(device ? device : t->device));
     json_object_set_new(o, "Attempts", json_integer(t->attempts));
+    json_object_set_new(o, "Priority", json_integer(t->priority));
     json_t *outputs = json_object_get(res, "outputs");
     if (json_is_array(outputs))
         json_object_set(o, "Outputs", outputs);

@@ -16,6 +16,8 @@ struct mc_conf {
     mc_config cfg;
     mc_notify_topic *topics; /* cfg.topics as the notifier's table (strings borrowed) */
     mc_notify_cfg notify;    /* points into cfg and topics */
+    mc_db_project_limit *limits; /* cfg.project_limits as the store's table (names borrowed) */
+    mc_db_claim_opts claim;      /* points into cfg and limits */
 };
 
 struct mc_conf_live {
@@ -28,6 +30,7 @@ static void conf_free(mc_conf *c)
     if (!c)
         return;
     free(c->topics);
+    free(c->limits);
     mc_config_clear(&c->cfg);
     free(c);
 }
@@ -39,7 +42,10 @@ static int conf_wrap(mc_config *cfg, mc_conf **out)
     if (!c)
         return -ENOMEM;
     c->topics = calloc(cfg->n_topics + 1, sizeof(*c->topics));
-    if (!c->topics) {
+    c->limits = calloc(cfg->n_project_limits + 1, sizeof(*c->limits));
+    if (!c->topics || !c->limits) {
+        free(c->topics);
+        free(c->limits);
         free(c);
         return -ENOMEM;
     }
@@ -56,6 +62,14 @@ static int conf_wrap(mc_config *cfg, mc_conf **out)
         .n_topics = c->cfg.n_topics,
         .secret = c->cfg.notify_secret,
         .max_attempts = c->cfg.notify_max_attempts,
+    };
+    for (size_t i = 0; i < c->cfg.n_project_limits; i++)
+        c->limits[i] = (mc_db_project_limit){.project = c->cfg.project_limits[i].project,
+                                             .running_max = c->cfg.project_limits[i].running_max};
+    c->claim = (mc_db_claim_opts){
+        .running_max = c->cfg.project_running_max,
+        .limits = c->limits,
+        .n_limits = c->cfg.n_project_limits,
     };
     *out = c;
     return 0;
@@ -211,6 +225,11 @@ const mc_config *mc_conf_config(const mc_conf *c)
 const mc_notify_cfg *mc_conf_notify(const mc_conf *c)
 {
     return &c->notify;
+}
+
+const mc_db_claim_opts *mc_conf_claim(const mc_conf *c)
+{
+    return &c->claim;
 }
 
 int mc_conf_create_projects(const mc_conf *c, mc_db *db, int *created, mc_err *err)

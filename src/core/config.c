@@ -65,6 +65,9 @@ void mc_config_clear(mc_config *cfg)
     pairs_free(&cfg->keys, &cfg->n_keys);
     pairs_free(&cfg->projects, &cfg->n_projects);
     pairs_free(&cfg->topics, &cfg->n_topics);
+    for (size_t i = 0; i < cfg->n_project_limits; i++)
+        free(cfg->project_limits[i].project);
+    free(cfg->project_limits);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -94,6 +97,36 @@ static int pairs_set(mc_config_pair **pairs, size_t *n, const char *name, const 
     grown[*n].name = k;
     grown[*n].value = v;
     (*n)++;
+    return 0;
+}
+
+#define PROJECT_LIMIT_MAX 100000
+
+/* [project_limits] <project> = N: add or replace the project's limit. */
+static int set_project_limit(mc_config *cfg, const char *project, const char *value, mc_err *err)
+{
+    long long v = 0;
+    if (mc_parse_i64(value, 0, PROJECT_LIMIT_MAX, &v) < 0)
+        return mc_err_set(err, -EINVAL, "InvalidConfig",
+                          "[project_limits] %s = \"%s\"; allowed: an integer from 0 to %d "
+                          "(0 = no limit)",
+                          project, value, PROJECT_LIMIT_MAX);
+    for (size_t i = 0; i < cfg->n_project_limits; i++) {
+        if (strcmp(cfg->project_limits[i].project, project) == 0) {
+            cfg->project_limits[i].running_max = (int)v;
+            return 0;
+        }
+    }
+    mc_config_project_limit *grown =
+        realloc(cfg->project_limits, (cfg->n_project_limits + 1) * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    cfg->project_limits = grown;
+    char *name = mc_strdup(project);
+    if (!name)
+        return -ENOMEM;
+    grown[cfg->n_project_limits++] =
+        (mc_config_project_limit){.project = name, .running_max = (int)v};
     return 0;
 }
 
@@ -205,6 +238,7 @@ static const struct num_key num_keys[] = {
     NUM("limits", "max_attempts", 1, 100, max_attempts, true),
     NUM("limits", "queue_max", 1, 100000000, queue_max, false),
     NUM("limits", "shutdown_grace", 0, 3600, shutdown_grace_s, false),
+    NUM("limits", "project_running_max", 0, PROJECT_LIMIT_MAX, project_running_max, true),
     NUM("retention", "days", 1, 3650, retention_days, false),
     NUM("notify", "max_attempts", 1, 1000, notify_max_attempts, true),
     NUM("devices", "cuda_decode_sessions", 0, 256, device_sessions[0][0], true),
@@ -238,6 +272,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             rc = pairs_set(&cfg->keys, &cfg->n_keys, name, value);
     } else if (strcmp(section, "projects") == 0) {
         rc = pairs_set(&cfg->projects, &cfg->n_projects, name, value);
+    } else if (strcmp(section, "project_limits") == 0) {
+        rc = set_project_limit(cfg, name, value, c->err);
     } else if (strcmp(section, "topics") == 0) {
         rc = pairs_set(&cfg->topics, &cfg->n_topics, name, value);
     } else if (strcmp(section, "server") == 0 && strcmp(name, "listen") == 0) {

@@ -271,6 +271,30 @@ static int read_device(jr *r, const json_t *req, mc_job *job)
                          s);
 }
 
+/* Priority (our extension): an integer, or one in a string (the form the API's parameters
+ * come in); higher runs first among the tasks of a project. */
+static int read_priority(jr *r, const json_t *req, mc_job *job)
+{
+    const json_t *v = jr_get(req, "Priority");
+    job->priority = MC_JOB_PRIORITY_DEFAULT;
+    if (!v || (json_is_string(v) && json_string_length(v) == 0))
+        return 0;
+    if (!json_is_string(v) && !json_is_number(v))
+        return jr_invalid_at(r, "Priority", "must be an integer; allowed: %d to %d",
+                             MC_JOB_PRIORITY_MIN, MC_JOB_PRIORITY_MAX);
+    if (json_is_string(v)) {
+        long long n;
+        if (mc_parse_i64(json_string_value(v), INT64_MIN, INT64_MAX, &n) < 0)
+            return jr_invalid_at(r, "Priority", "\"%s\" is not an integer; allowed: %d to %d",
+                                 json_string_value(v), MC_JOB_PRIORITY_MIN, MC_JOB_PRIORITY_MAX);
+    }
+    int p = 0;
+    int rc = jr_int(r, req, "Priority", MC_JOB_PRIORITY_MIN, MC_JOB_PRIORITY_MAX, &p);
+    if (rc > 0)
+        job->priority = p;
+    return rc < 0 ? rc : 0;
+}
+
 int mc_job_from_json(const json_t *request, mc_job **out, mc_err *err)
 {
     jr r;
@@ -301,7 +325,7 @@ int mc_job_from_json(const json_t *request, mc_job **out, mc_err *err)
         (rc = read_user_data(&r, request, job)) < 0 || (rc = read_tags(&r, request, job)) < 0 ||
         (rc = read_notification(&r, request, job)) < 0 ||
         (rc = read_credential_config(&r, request, job)) < 0 ||
-        (rc = read_device(&r, request, job)) < 0)
+        (rc = read_device(&r, request, job)) < 0 || (rc = read_priority(&r, request, job)) < 0)
         goto out;
     *out = job;
     job = NULL;

@@ -300,8 +300,8 @@ static void run_task(mc_sched *s, int index, mc_task *t)
         mc_err e2 = {0};
         if (mc_db_task_device(s->db, t->id, mc_hw_device_name(dev), &e2) < 0)
             mc_log(MC_LOG_WARN, "task=%s cannot record its device: %s", t->id, e2.msg);
-        mc_log(MC_LOG_INFO, "task=%s project=%s device=%s attempt=%d started", t->id, t->project,
-               mc_hw_device_name(dev), t->attempts);
+        mc_log(MC_LOG_INFO, "task=%s project=%s priority=%d device=%s attempt=%d started", t->id,
+               t->project, t->priority, mc_hw_device_name(dev), t->attempts);
         rc = mc_engine_run(job, &opts, &result, &err);
         if (rc < 0 && !mc_hw_device_is_software(dev) && retry_on_software(rc, &err)) {
             /* The device failed: run it again on software. Only a success there shows the
@@ -395,11 +395,14 @@ static void *worker_main(void *arg)
         mc_task t = {0};
         mc_err err = {0};
         /* Claim under the lock so that a cancel never falls between claim and slot. The
-         * device is recorded once the task is placed. */
-        int got = mc_db_task_claim(s->db, mc_now_ms(), "", &t, &err);
+         * device is recorded once the task is placed. The per-project limits are read now,
+         * so that a reload applies to the next claim. */
+        mc_conf *conf = mc_conf_live_get(s->cfg->conf);
+        int got = mc_db_task_claim(s->db, mc_now_ms(), "", mc_conf_claim(conf), &t, &err);
         if (got < 0)
             mc_log(MC_LOG_ERROR, "worker=%d cannot claim a task: %s", w->index, err.msg);
         if (got <= 0) {
+            mc_conf_unref(&conf);
             struct timespec ts = deadline_in(1000);
             pthread_cond_timedwait(&s->wake, &s->lock, &ts);
             continue;
@@ -407,7 +410,6 @@ static void *worker_main(void *arg)
         sl->task_id = mc_strdup(t.id);
         atomic_store(&sl->cancel, t.cancel_requested);
         sl->reason = t.cancel_requested ? STOP_CANCEL : STOP_NONE;
-        mc_conf *conf = mc_conf_live_get(s->cfg->conf);
         sl->timeout_s = mc_conf_config(conf)->task_timeout_s;
         mc_conf_unref(&conf);
         sl->deadline_ms = mc_mono_ms() + sl->timeout_s * 1000;

@@ -35,18 +35,42 @@ static const struct {
                          " ORDER BY name LIMIT ?3"},
     [ST_TASK_INSERT] = {"task insert",
                         "INSERT INTO tasks (" MC_TASK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [ST_TASK_GET] = {"task get", "SELECT " MC_TASK_COLS " FROM tasks WHERE id = ? AND project = ?"},
     [ST_TASK_GET_ANY] = {"task get", "SELECT " MC_TASK_COLS " FROM tasks WHERE id = ?"},
     [ST_TASK_COUNT_QUEUED] = {"task count queued", "SELECT count(*) FROM tasks WHERE state = 0"},
+    /* One row per project with queued tasks: its running count, when it last had a task
+     * started, and the task it would run next. Every step is a seek in tasks_queue: the
+     * projects are walked with a skip-scan (the next project name after the last), never
+     * by reading their queued rows. */
+    [ST_TASK_CLAIM_CANDIDATES] = {"task claim candidates",
+                                  "WITH RECURSIVE q(project) AS ("
+                                  " SELECT (SELECT project FROM tasks WHERE state = 0"
+                                  "         ORDER BY project LIMIT 1)"
+                                  " UNION ALL"
+                                  " SELECT (SELECT t.project FROM tasks t"
+                                  "         WHERE t.state = 0 AND t.project > q.project"
+                                  "         ORDER BY t.project LIMIT 1)"
+                                  " FROM q WHERE q.project IS NOT NULL)"
+                                  " SELECT q.project,"
+                                  " (SELECT count(*) FROM tasks r"
+                                  "  WHERE r.state = 1 AND r.project = q.project),"
+                                  " (SELECT last_started_ms FROM projects p"
+                                  "  WHERE p.name = q.project),"
+                                  " h.id, h.created_ms"
+                                  " FROM q JOIN tasks h ON h.id ="
+                                  " (SELECT x.id FROM tasks x WHERE x.state = 0"
+                                  "  AND x.project = q.project"
+                                  "  ORDER BY x.priority DESC, x.created_ms, x.id LIMIT 1)"
+                                  " WHERE q.project IS NOT NULL"},
     [ST_TASK_CLAIM] = {"task claim",
-                       "UPDATE tasks SET state = 1, started_ms = ?1, attempts = attempts + 1,"
-                       " device = ?2, progress = 0"
-                       " WHERE id = (SELECT id FROM tasks WHERE state = 0"
-                       "             ORDER BY created_ms, id LIMIT 1)"
+                       "UPDATE tasks SET state = 1, started_ms = ?2, attempts = attempts + 1,"
+                       " device = ?3, progress = 0"
+                       " WHERE id = ?1 AND state = 0"
                        " RETURNING " MC_TASK_COLS},
-    [ST_TASK_DEVICE] = {"task device",
-                        "UPDATE tasks SET device = ?2 WHERE id = ?1 AND state = 1"},
+    [ST_PROJECT_SERVED] = {"project served",
+                           "UPDATE projects SET last_started_ms = ?2 WHERE name = ?1"},
+    [ST_TASK_DEVICE] = {"task device", "UPDATE tasks SET device = ?2 WHERE id = ?1 AND state = 1"},
     [ST_TASK_PROGRESS] = {"task progress",
                           "UPDATE tasks SET progress = ?2 WHERE id = ?1 AND state = 1"},
     [ST_TASK_FINISH] = {"task finish",
@@ -137,6 +161,15 @@ static const char *const migrations[MC_DB_SCHEMA_VERSION] = {
     ");"
     "CREATE INDEX outbox_state_next ON outbox (state, next_ms, id);"
     "CREATE INDEX outbox_task ON outbox (task_id);",
+    /* 1 -> 2: priorities and fair claiming. Existing tasks get the default priority and
+     * existing projects count as never served. tasks_queue serves every step of the claim
+     * (projects with queued tasks, each one's next task, its running count) and the queue
+     * counts; it replaces tasks_state_created, which only the oldest-first claim used. */
+    "ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 5"
+    "  CHECK (priority BETWEEN 0 AND 9);"
+    "ALTER TABLE projects ADD COLUMN last_started_ms INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX tasks_queue ON tasks (state, project, priority DESC, created_ms, id);"
+    "DROP INDEX tasks_state_created;",
 };
 
 /* ---- helpers ---- */

@@ -17,7 +17,7 @@
 #include "mc_db.h"
 #include "mc_err.h"
 
-#define MC_DB_SCHEMA_VERSION 1
+#define MC_DB_SCHEMA_VERSION 2
 #define MC_DB_NAME_MAX       256                /* ids, project names, task types */
 #define MC_DB_TEXT_MAX       (16 * 1024 * 1024) /* any other text field */
 #define MC_DB_READ_POOL_MAX  16                 /* idle read connections kept open */
@@ -28,9 +28,9 @@
     "id, project, task_type, state, progress, created_ms, started_ms, ended_ms, code, message, "
 #define MC_TASK_COLS_TAIL                                                                          \
     ", result, tags, user_data, event_id, request_id, notification, device, attempts, "            \
-    "cancel_requested"
+    "cancel_requested, priority"
 #define MC_TASK_COLS  MC_TASK_COLS_HEAD "request" MC_TASK_COLS_TAIL
-#define MC_TASK_NCOLS 20
+#define MC_TASK_NCOLS 21
 
 /* Cached statements; the SQL of each is in db.c's table, in this order. */
 enum mc_stmt_id {
@@ -48,7 +48,9 @@ enum mc_stmt_id {
     ST_TASK_GET,
     ST_TASK_GET_ANY,
     ST_TASK_COUNT_QUEUED,
+    ST_TASK_CLAIM_CANDIDATES,
     ST_TASK_CLAIM,
+    ST_PROJECT_SERVED,
     ST_TASK_PROGRESS,
     ST_TASK_DEVICE,
     ST_TASK_FINISH,

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ int row_to_task(sqlite3_stmt *st, mc_task *out)
     t.ended_ms = sqlite3_column_int64(st, 7);
     t.attempts = sqlite3_column_int(st, 18);
     t.cancel_requested = sqlite3_column_int(st, 19) != 0;
+    t.priority = sqlite3_column_int(st, 20);
     *out = t;
     return 0;
 }
@@ -100,6 +102,9 @@ static int check_task(const mc_task *t, mc_err *err)
                           mc_task_state_name(t->state));
     if (t->progress < 0 || t->progress > 100)
         return mc_err_set(err, -EINVAL, NULL, "progress must be 0..100, not %d", t->progress);
+    if (t->priority < MC_TASK_PRIORITY_MIN || t->priority > MC_TASK_PRIORITY_MAX)
+        return mc_err_set(err, -EINVAL, NULL, "priority must be %d..%d, not %d",
+                          MC_TASK_PRIORITY_MIN, MC_TASK_PRIORITY_MAX, t->priority);
     if (t->tags) {
         /* Tags are filtered with json_each(): they must be one JSON object. */
         json_t *j = json_loads(t->tags, 0, NULL);
@@ -134,6 +139,7 @@ static int bind_task(sqlite3_stmt *st, const mc_task *t, int64_t created_ms)
         {7, t->ended_ms},
         {18, t->attempts},
         {19, t->cancel_requested ? 1 : 0},
+        {20, t->priority},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]) && rc == 0; i++)
@@ -351,41 +357,131 @@ out:
 
 /* ---- worker side ---- */
 
-int mc_db_task_claim(mc_db *db, int64_t now_ms, const char *device, mc_task *out, mc_err *err)
+/* The limit on project's running tasks (0 = none). */
+static int claim_limit(const mc_db_claim_opts *o, const char *project)
+{
+    if (!o)
+        return 0;
+    for (size_t i = 0; i < o->n_limits; i++)
+        if (o->limits[i].project && strcmp(o->limits[i].project, project) == 0)
+            return o->limits[i].running_max;
+    return o->running_max;
+}
+
+/* The project that gets the next worker, and its next task. */
+typedef struct claim_pick {
+    bool found;
+    int64_t running, served_ms, created_ms;
+    char project[MC_DB_NAME_MAX + 1];
+    char id[MC_DB_NAME_MAX + 1];
+} claim_pick;
+
+/* Whether the candidate (running, served, created, project) goes before p's. */
+static bool claim_before(const claim_pick *p, int64_t running, int64_t served, int64_t created,
+                         const char *project)
+{
+    if (!p->found)
+        return true;
+    if (running != p->running)
+        return running < p->running;
+    if (served != p->served_ms)
+        return served < p->served_ms;
+    if (created != p->created_ms)
+        return created < p->created_ms;
+    return strcmp(project, p->project) < 0;
+}
+
+/* Choose the task to claim (see mc_db_task_claim). Inside the claim's transaction. */
+static int claim_choose(mc_conn *c, const mc_db_claim_opts *opts, claim_pick *out, mc_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    claim_pick p = {0};
+    int rc = db_stmt(c, ST_TASK_CLAIM_CANDIDATES, &st, err);
+    if (rc < 0)
+        return rc;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *project = (const char *)sqlite3_column_text(st, 0);
+        const char *id = (const char *)sqlite3_column_text(st, 3);
+        if (!project || !id) { /* neither is NULL in the table: no memory for the text */
+            rc = mc_err_set(err, -ENOMEM, "InternalError", "out of memory");
+            break;
+        }
+        int64_t running = sqlite3_column_int64(st, 1);
+        int64_t served = sqlite3_column_int64(st, 2);
+        int64_t created = sqlite3_column_int64(st, 4);
+        int limit = claim_limit(opts, project);
+        if (limit > 0 && running >= limit)
+            continue;
+        if (!claim_before(&p, running, served, created, project))
+            continue;
+        /* Names were checked against MC_DB_NAME_MAX when they were stored. */
+        p.found = true;
+        p.running = running;
+        p.served_ms = served;
+        p.created_ms = created;
+        snprintf(p.project, sizeof(p.project), "%s", project);
+        snprintf(p.id, sizeof(p.id), "%s", id);
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = db_fail(c, src, db_stmt_name(ST_TASK_CLAIM_CANDIDATES), err);
+    sqlite3_reset(st);
+    if (rc == 0)
+        *out = p;
+    return rc;
+}
+
+int mc_db_task_claim(mc_db *db, int64_t now_ms, const char *device, const mc_db_claim_opts *opts,
+                     mc_task *out, mc_err *err)
 {
     mc_task t = {0};
-    bool got = false;
+    claim_pick p = {0};
     if (!db || !out)
         return -EINVAL;
     int rc = db_check_text("device", device, err);
     if (rc < 0)
         return rc;
+    if (now_ms <= 0)
+        now_ms = mc_now_ms();
     pthread_mutex_lock(&db->wlock);
     mc_conn *c = db->w;
     sqlite3_stmt *st = NULL;
-    rc = db_stmt(c, ST_TASK_CLAIM, &st, err);
-    if (rc < 0)
+    /* The choice and the take are one transaction: nothing changes in between. */
+    if ((rc = db_run(c, ST_BEGIN, err)) < 0 || (rc = claim_choose(c, opts, &p, err)) < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, now_ms > 0 ? now_ms : mc_now_ms());
-    db_bind_text(st, 2, device);
-    /* One statement = one atomic transaction: the row is chosen and taken together. */
+    if (!p.found) {
+        rc = db_run(c, ST_COMMIT, err);
+        goto out;
+    }
+    if ((rc = db_stmt(c, ST_TASK_CLAIM, &st, err)) < 0)
+        goto out;
+    db_bind_text(st, 1, p.id);
+    sqlite3_bind_int64(st, 2, now_ms);
+    db_bind_text(st, 3, device);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         rc = row_to_task(st, &t);
         if (rc < 0)
             goto out;
-        got = true;
-        src = sqlite3_step(st); /* runs the statement to its end, which commits */
+        src = sqlite3_step(st);
     }
-    if (src != SQLITE_DONE) {
-        rc = db_fail(c, src, db_stmt_name(ST_TASK_CLAIM), err);
+    if (src != SQLITE_DONE || !t.id) {
+        /* No row cannot happen: the candidate was read in this same transaction. */
+        rc = src != SQLITE_DONE ? db_fail(c, src, db_stmt_name(ST_TASK_CLAIM), err)
+                                : mc_err_set(err, -EIO, "InternalError",
+                                             "task store: task %s vanished while claimed", p.id);
         goto out;
     }
-    if (got) {
-        *out = t;
-        memset(&t, 0, sizeof(t));
-    }
-    rc = got ? 1 : 0;
+    sqlite3_reset(st);
+    if ((rc = db_stmt(c, ST_PROJECT_SERVED, &st, err)) < 0)
+        goto out;
+    db_bind_text(st, 1, p.project);
+    sqlite3_bind_int64(st, 2, now_ms);
+    if ((rc = db_exec(c, st, ST_PROJECT_SERVED, err)) < 0 || (rc = db_run(c, ST_COMMIT, err)) < 0)
+        goto out;
+    *out = t;
+    memset(&t, 0, sizeof(t));
+    rc = 1;
 out:
     if (st)
         sqlite3_reset(st);

@@ -147,7 +147,7 @@ serve() { # serve CONFIG: start, wait for the port, GET /healthz, SIGTERM, exit 
     daemon_pid=
 }
 serve "$root/etc/mediaconvertd/mediaconvertd.conf"
-sed -E -e 's/^;(\[[a-z]+\])$/\1/' -e 's/^;([A-Za-z0-9_-]+ = )/\1/' \
+sed -E -e 's/^;(\[[a-z_]+\])$/\1/' -e 's/^;([A-Za-z0-9_-]+ = )/\1/' \
     "$root/etc/mediaconvertd/mediaconvertd.conf" > "$tmp/examples.conf"
 grep -q '^\[keys\]' "$tmp/examples.conf" || fail "the configuration lost its [keys] example"
 serve "$tmp/examples.conf"

@@ -92,6 +92,10 @@ static void load_errors_name_the_line(void **state)
          -EINVAL},
         {"[server]\nlisten = 0.0.0.0:8080\n", "refusing to serve 0.0.0.0 without access keys",
          -EPERM},
+        {"[limits]\nproject_running_max = -1\n", "bad.ini:2: [limits] project_running_max",
+         -EINVAL},
+        {"[project_limits]\np = 1\nq = many\n",
+         "bad.ini:3: [project_limits] q = \"many\"; allowed: an integer from 0 to 100000", -EINVAL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *path = write_file("bad.ini", cases[i].text);
@@ -170,6 +174,49 @@ static void reload_keeps_restart_only(void **state)
     assert_int_equal(mc_conf_reload(&over, cur, &next, kept, sizeof(kept), &err), 0);
     assert_string_equal(kept, "[server] http_threads, [auth] max_skew, [limits] queue_max, "
                               "[limits] max_attempts");
+    mc_conf_unref(&next);
+    mc_conf_unref(&cur);
+    free(path);
+    free(path2);
+}
+
+/* [limits] project_running_max and [project_limits] become the store's claim options, and a
+ * reload applies them (the scheduler reads them at each claim). */
+static void project_limits_view(void **state)
+{
+    (void)state;
+    mc_conf_args none = {0};
+    mc_conf *c = load_ok(&none);
+    const mc_db_claim_opts *o = mc_conf_claim(c);
+    assert_int_equal(o->running_max, 0);
+    assert_int_equal(o->n_limits, 0);
+    mc_conf_unref(&c);
+
+    char *path = write_file("pl.ini", "[limits]\nproject_running_max = 2\n"
+                                      "[project_limits]\nbig = 5\nfree = 0\nbig = 6\n");
+    mc_conf_args args = {.path = path};
+    mc_conf *cur = load_ok(&args);
+    o = mc_conf_claim(cur);
+    assert_int_equal(o->running_max, 2);
+    assert_int_equal(o->n_limits, 2);
+    assert_string_equal(o->limits[0].project, "big");
+    assert_int_equal(o->limits[0].running_max, 6); /* the last line wins */
+    assert_string_equal(o->limits[1].project, "free");
+    assert_int_equal(o->limits[1].running_max, 0);
+
+    char *path2 = write_file("pl.ini", "[limits]\nproject_running_max = 1\n"
+                                       "[project_limits]\nsmall = 3\n");
+    mc_conf *next = NULL;
+    mc_err err = {0};
+    char kept[256] = "junk";
+    assert_int_equal(mc_conf_reload(&args, cur, &next, kept, sizeof(kept), &err), 0);
+    assert_string_equal(kept, "");
+    o = mc_conf_claim(next);
+    assert_int_equal(o->running_max, 1);
+    assert_int_equal(o->n_limits, 1);
+    assert_string_equal(o->limits[0].project, "small");
+    assert_int_equal(o->limits[0].running_max, 3);
+    assert_int_equal(mc_conf_claim(cur)->n_limits, 2); /* the old snapshot is untouched */
     mc_conf_unref(&next);
     mc_conf_unref(&cur);
     free(path);
@@ -343,6 +390,7 @@ int main(void)
         cmocka_unit_test(load_overrides_win),
         cmocka_unit_test(load_errors_name_the_line),
         cmocka_unit_test(reload_keeps_restart_only),
+        cmocka_unit_test(project_limits_view),
         cmocka_unit_test(reload_refusals_build_nothing),
         cmocka_unit_test(projects_created_once),
         cmocka_unit_test(live_swap_keeps_readers_snapshot),

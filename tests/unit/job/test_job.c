@@ -463,6 +463,38 @@ static void credential_config(void **state)
         "CredentialConfig.ServiceRole");
 }
 
+/* Priority (extension): 0..9, default 5; a number or one in a string (API parameters). */
+static void priority(void **state)
+{
+    (void)state;
+    mc_job *job = job_ok(REQ(MP4("")));
+    assert_int_equal(job->priority, MC_JOB_PRIORITY_DEFAULT);
+    assert_int_equal(job->priority, 5);
+    mc_job_free(&job);
+    static const struct {
+        const char *field;
+        int want;
+    } ok[] = {
+        {"'Priority':9", 9}, {"'Priority':'0'", 0}, {"'Priority':'9'", 9},
+        {"'Priority':1", 1}, {"'Priority':''", 5},  {"'Priority':null", 5},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        job = text_ok(
+            job_text("{'ProjectName':'p'," SRC1 ",'Targets':[" MP4("") "],%s}", ok[i].field));
+        assert_int_equal(job->priority, ok[i].want);
+        mc_job_free(&job);
+    }
+    static const char *const bad[] = {"'Priority':10",   "'Priority':'10'",  "'Priority':-1",
+                                      "'Priority':'x'",  "'Priority':'5.5'", "'Priority':4.5",
+                                      "'Priority':true", "'Priority':[1]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        text_fails(job_text("{'ProjectName':'p'," SRC1 ",'Targets':[" MP4("") "],%s}", bad[i]),
+                   -EINVAL, "InvalidArgument", "Priority");
+        /* The message names the allowed range. */
+        assert_non_null(strstr(job_last_msg(), "0 to 9"));
+    }
+}
+
 static void free_and_helpers(void **state)
 {
     (void)state;
@@ -505,6 +537,7 @@ int test_job_top(void)
         cmocka_unit_test(tags),
         cmocka_unit_test(notification),
         cmocka_unit_test(credential_config),
+        cmocka_unit_test(priority),
         cmocka_unit_test(free_and_helpers),
     };
     return cmocka_run_group_tests_name("job: request", tests, NULL, NULL);

@@ -297,7 +297,7 @@ static void test_claim_finish(void **state)
     mc_err err;
     mc_err_clear(&err);
     mc_task t = {0};
-    assert_int_equal(mc_db_task_claim(db, 50, "cpu", &t, &err), 0); /* empty queue */
+    assert_int_equal(mc_db_task_claim(db, 50, "cpu", NULL, &t, &err), 0); /* empty queue */
     assert_null(t.id);
 
     insert_ok(db, "t-c", "p", "MediaConvert", 300, NULL);
@@ -305,7 +305,7 @@ static void test_claim_finish(void **state)
     insert_ok(db, "t-a", "p", "MediaConvert", 300, NULL);
 
     /* Oldest first; equal times by id. */
-    assert_int_equal(mc_db_task_claim(db, 1000, "vaapi:0", &t, &err), 1);
+    assert_int_equal(mc_db_task_claim(db, 1000, "vaapi:0", NULL, &t, &err), 1);
     assert_string_equal(t.id, "t-b");
     assert_int_equal(t.state, MC_TASK_RUNNING);
     assert_int_equal(t.started_ms, 1000);
@@ -313,7 +313,7 @@ static void test_claim_finish(void **state)
     assert_string_equal(t.device, "vaapi:0");
     assert_string_equal(t.request, "{\"SourceURI\":\"oss://b/in.mp4\"}");
     mc_task_clear(&t);
-    assert_int_equal(mc_db_task_claim(db, 1001, "cpu", &t, &err), 1);
+    assert_int_equal(mc_db_task_claim(db, 1001, "cpu", NULL, &t, &err), 1);
     assert_string_equal(t.id, "t-a");
     mc_task_clear(&t);
 
@@ -387,7 +387,7 @@ static void test_claim_finish(void **state)
     assert_int_equal(t.attempts, 0);
     assert_int_equal(t.progress, 0);
     mc_task_clear(&t);
-    assert_int_equal(mc_db_task_claim(db, 2000, NULL, &t, NULL), 1);
+    assert_int_equal(mc_db_task_claim(db, 2000, NULL, NULL, &t, NULL), 1);
     assert_string_equal(t.id, "t-a");
     assert_int_equal(t.attempts, 1);
     assert_null(t.device);
@@ -426,7 +426,7 @@ static void test_claim_finish(void **state)
     assert_int_equal(counts[MC_TASK_SUCCEEDED], 1);
     assert_int_equal(counts[MC_TASK_FAILED], 0);
     assert_int_equal(counts[MC_TASK_CANCELED], 1);
-    assert_int_equal(mc_db_task_claim(db, 4000, "cpu", &t, NULL), 0);
+    assert_int_equal(mc_db_task_claim(db, 4000, "cpu", NULL, &t, NULL), 0);
 
     mc_db_close(&db);
     free(path);
@@ -444,7 +444,7 @@ static void *claim_thread(void *arg)
     claimer *c = arg;
     for (;;) {
         mc_task t = {0};
-        int rc = mc_db_task_claim(c->db, 10, "cpu", &t, NULL);
+        int rc = mc_db_task_claim(c->db, 10, "cpu", NULL, &t, NULL);
         if (rc <= 0) {
             c->rc = rc;
             break;
@@ -508,7 +508,7 @@ static void test_recover_reopen(void **state)
     insert_ok(db, "r-4", "p", "MediaConvert", 4, NULL);
     mc_task t = {0};
     /* r-1: claimed twice (attempts 2); r-2: once; r-3 finished; r-4 stays queued. */
-    assert_int_equal(mc_db_task_claim(db, 10, "cpu", &t, NULL), 1);
+    assert_int_equal(mc_db_task_claim(db, 10, "cpu", NULL, &t, NULL), 1);
     assert_string_equal(t.id, "r-1");
     mc_task_clear(&t);
     /* A crash interrupts r-1's first run: recovery re-queues it with its attempt counted. */
@@ -519,14 +519,14 @@ static void test_recover_reopen(void **state)
     assert_int_equal(early, 1);
     assert_int_equal(n_none, 0);
     mc_strv_free(&none, n_none);
-    assert_int_equal(mc_db_task_claim(db, 11, "cpu", &t, NULL), 1);
+    assert_int_equal(mc_db_task_claim(db, 11, "cpu", NULL, &t, NULL), 1);
     assert_string_equal(t.id, "r-1");
     assert_int_equal(t.attempts, 2);
     mc_task_clear(&t);
-    assert_int_equal(mc_db_task_claim(db, 12, "cpu", &t, NULL), 1);
+    assert_int_equal(mc_db_task_claim(db, 12, "cpu", NULL, &t, NULL), 1);
     assert_string_equal(t.id, "r-2");
     mc_task_clear(&t);
-    assert_int_equal(mc_db_task_claim(db, 13, "cpu", &t, NULL), 1);
+    assert_int_equal(mc_db_task_claim(db, 13, "cpu", NULL, &t, NULL), 1);
     assert_string_equal(t.id, "r-3");
     mc_task_clear(&t);
     assert_int_equal(mc_db_task_progress(db, "r-2", 55, NULL), 0);
@@ -602,7 +602,7 @@ static mc_db *list_fixture(char **path)
     const char *want[] = {"a", "x", "b", "c", "d", "e"};
     for (int i = 0; i < 6; i++) {
         mc_task t = {0};
-        assert_int_equal(mc_db_task_claim(db, 1000, "cpu", &t, NULL), 1);
+        assert_int_equal(mc_db_task_claim(db, 1000, "cpu", NULL, &t, NULL), 1);
         assert_string_equal(t.id, want[i]);
         mc_task_clear(&t);
     }
@@ -826,7 +826,7 @@ static void test_list_paging(void **state)
     /* Finish them all at end times in reverse, so EndTime order is the reverse of ids. */
     for (int i = 0; i < 25; i++) {
         mc_task t = {0};
-        assert_int_equal(mc_db_task_claim(db, 5000, "cpu", &t, NULL), 1);
+        assert_int_equal(mc_db_task_claim(db, 5000, "cpu", NULL, &t, NULL), 1);
         char *end = NULL;
         long k = strtol(t.id + strlen("MediaConvert-"), &end, 10);
         assert_int_equal(mc_db_task_finish(db, t.id, MC_TASK_SUCCEEDED, NULL, NULL, NULL, 9000 - k,
@@ -1116,7 +1116,7 @@ static void test_gc(void **state)
     mc_outbox_msg msg = {.url = "http://n", .body = "{}"};
     for (int i = 0; i < 3; i++) {
         mc_task t = {0};
-        assert_int_equal(mc_db_task_claim(db, 20, "cpu", &t, NULL), 1);
+        assert_int_equal(mc_db_task_claim(db, 20, "cpu", NULL, &t, NULL), 1);
         mc_task_clear(&t);
     }
     assert_int_equal(
@@ -1129,7 +1129,7 @@ static void test_gc(void **state)
         0);
     mc_task t = {0};
     for (int i = 3; i < 5; i++) {
-        assert_int_equal(mc_db_task_claim(db, 30, "cpu", &t, NULL), 1);
+        assert_int_equal(mc_db_task_claim(db, 30, "cpu", NULL, &t, NULL), 1);
         assert_string_equal(t.id, ids[i]);
         mc_task_clear(&t);
     }
@@ -1185,7 +1185,7 @@ static void test_queue_max(void **state)
     mc_task g = {0};
     assert_int_equal(mc_db_task_get(db, "p", "q4", &g, NULL), -ENOENT);
     /* A running task no longer counts. */
-    assert_int_equal(mc_db_task_claim(db, 10, "cpu", &g, NULL), 1);
+    assert_int_equal(mc_db_task_claim(db, 10, "cpu", NULL, &g, NULL), 1);
     mc_task_clear(&g);
     insert_ok(db, "q4", "p", "MediaConvert", 4, NULL);
     assert_int_equal(insert(db, "q5", "p", "MediaConvert", 5, NULL), -EBUSY);
