@@ -13,16 +13,19 @@
  *   fail_open       opening the device fails (discovery reports it failed)
  *   fail_encoder    opening an encoder on it fails (a task fails at open)
  *   fail_after=N    decoding fails after N frames (a task fails mid-run)
+ *   slow=MS         each decoded frame takes MS milliseconds more (a task runs long enough
+ *                   to be cancelled, or to hold its session, while a test looks)
  */
 #include "mc_hwaccel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct fake_cfg {
     bool absent, fail_open, fail_encoder;
-    int devices, decode, encode, fail_after;
+    int devices, decode, encode, fail_after, slow_ms;
     char refuse[128];
 } fake_cfg;
 
@@ -54,6 +57,8 @@ static fake_cfg read_cfg(void)
             c.encode = (int)strtol(val, NULL, 10);
         else if (strcmp(tok, "fail_after") == 0)
             c.fail_after = (int)strtol(val, NULL, 10);
+        else if (strcmp(tok, "slow") == 0)
+            c.slow_ms = (int)strtol(val, NULL, 10);
         else if (strcmp(tok, "refuse") == 0)
             snprintf(c.refuse, sizeof(c.refuse), "+%s+", val);
     }
@@ -111,6 +116,14 @@ static int failing_get_buffer(AVCodecContext *dec, AVFrame *frame, int flags)
     return avcodec_default_get_buffer2(dec, frame, flags);
 }
 
+/* A slow device: every frame buffer costs the configured time. */
+static int slow_get_buffer(AVCodecContext *dec, AVFrame *frame, int flags)
+{
+    int ms = (int)(intptr_t)dec->opaque;
+    nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}, NULL);
+    return avcodec_default_get_buffer2(dec, frame, flags);
+}
+
 static int fake_setup_decoder(AVCodecContext *dec, AVBufferRef *device_ctx)
 {
     (void)device_ctx;
@@ -120,6 +133,10 @@ static int fake_setup_decoder(AVCodecContext *dec, AVBufferRef *device_ctx)
         dec->thread_count = 1;
         dec->opaque = (void *)(intptr_t)c.fail_after;
         dec->get_buffer2 = failing_get_buffer;
+    } else if (c.slow_ms > 0) {
+        dec->thread_count = 1;
+        dec->opaque = (void *)(intptr_t)c.slow_ms;
+        dec->get_buffer2 = slow_get_buffer;
     }
     return 0;
 }

@@ -2,7 +2,8 @@
  * Device placement end to end, with the fake hardware backend of the test build (it runs the
  * software codecs, counts as hardware, and fails on request): /v1/devices, session limits
  * (a task waits for a free session), fallback to software when the device fails at open or
- * mid-run, a refused codec encoded in software, and a class with no device.
+ * mid-run, a refused codec encoded in software, cancellation on a device, and a class with no
+ * device.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -203,6 +204,73 @@ static void falls_back(const char *name, const char *fake)
     stop(&d);
 }
 
+static void cancel(const e2e_daemon *d, const char *id)
+{
+    e2e_resp r;
+    assert_int_equal(e2e_imm(d, NULL, "CancelTask", &r, "ProjectName", "proj", "TaskId", id, NULL),
+                     0);
+    assert_int_equal(r.status, 200);
+    e2e_resp_clear(&r);
+    json_t *t = e2e_wait_task(d, NULL, "proj", id, 30);
+    assert_non_null(t);
+    assert_string_equal(e2e_str(t, "Phase"), "Canceled");
+    assert_string_equal(e2e_str(t, "Code"), "TaskCanceled");
+    json_decref(t);
+}
+
+/* Cancelling on a device: the task waiting for the only encode session and the task holding
+ * it both end Canceled, the session comes back, nothing is written, and a cancel is not a
+ * device failure (no fallback to software, health unchanged). */
+static void cancel_on_the_device(void **state)
+{
+    (void)state;
+    e2e_daemon d;
+    /* 75 frames at 100 ms each: the task holds its session for 7.5 s. */
+    start(&d, "dev-cancel", "decode=2,encode=1,slow=100", 1);
+    char *a = e2e_create_task(&d, NULL, "proj", SRC, targets("h264", "ca"), "Device", "gpu");
+    assert_non_null(a);
+    json_int_t held = 0;
+    for (int k = 0; k < 500 && held == 0; k++) {
+        json_t *b = devices(&d);
+        held = sessions(fake0(b), "encode", "in_use");
+        json_decref(b);
+        if (!held)
+            usleep(20000);
+    }
+    assert_int_equal(held, 1);
+    char *b = e2e_create_task(&d, NULL, "proj", SRC, targets("h264", "cb"), "Device", "gpu");
+    assert_non_null(b);
+    usleep(500000);
+    e2e_resp r;
+    assert_int_equal(e2e_imm(&d, NULL, "GetTask", &r, "ProjectName", "proj", "TaskId", b,
+                             "TaskType", "MediaConvert", NULL),
+                     0);
+    assert_string_equal(e2e_str(r.body, "Status"), "Running"); /* waiting for the session */
+    e2e_resp_clear(&r);
+    json_t *body = devices(&d);
+    assert_int_equal(sessions(fake0(body), "encode", "in_use"), 1);
+    json_decref(body);
+
+    double t0 = e2e_now_s();
+    cancel(&d, b);
+    cancel(&d, a);
+    assert_true(e2e_now_s() - t0 < 5); /* a stopped well before its 7.5 s */
+
+    body = devices(&d);
+    json_t *f = fake0(body);
+    assert_int_equal(sessions(f, "encode", "in_use"), 0);
+    assert_int_equal(sessions(f, "decode", "in_use"), 0);
+    assert_string_equal(e2e_str(f, "health"), "healthy");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(f, "stats"), "fallbacks")),
+                     0);
+    json_decref(body);
+    assert_false(access(e2e_object_path(&d, "out/ca.mp4"), F_OK) == 0);
+    assert_false(access(e2e_object_path(&d, "out/cb.mp4"), F_OK) == 0);
+    stop(&d);
+    free(a);
+    free(b);
+}
+
 static void fallback_at_open(void **state)
 {
     (void)state;
@@ -257,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(listing),
         cmocka_unit_test(waits_for_a_session),
+        cmocka_unit_test(cancel_on_the_device),
         cmocka_unit_test(fallback_at_open),
         cmocka_unit_test(fallback_mid_run),
         cmocka_unit_test(refused_codec_encodes_in_software),
