@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -758,6 +759,8 @@ static long proc_hwm_kib(pid_t pid)
 
 static void reset_peak_rss(void)
 {
+    /* Hand freed heap back first, or the new peak starts from what earlier points left. */
+    malloc_trim(0);
     int fd = open("/proc/self/clear_refs", O_WRONLY);
     if (fd >= 0) {
         if (write(fd, "5", 1) < 0)
@@ -1052,9 +1055,10 @@ static bool check_outputs(const bench *b, mc_hw_device *dev, const workload *w, 
         shape x = shape_of(a), y = shape_of(f);
         double src = b->src[w->src].duration;
         mc_buf_printf(&why, "%s %.2f s / %s %.2f s; ", x.acodec, x.duration, y.acodec, y.duration);
-        /* Raw ADTS has no duration: it is estimated from the bitrate, on both sides. */
+        /* Raw ADTS has no duration: it is estimated from the bitrate (3 % long here, on
+         * both sides alike). */
         ok = ok && x.ok && y.ok && strcmp(x.acodec, y.acodec) == 0 &&
-             fabs(x.duration - y.duration) < 0.1 && fabs(x.duration - src) < 0.5;
+             fabs(x.duration - y.duration) < 0.1 && fabs(x.duration - src) < fmax(0.5, src / 20);
         break;
     }
     }
@@ -1236,7 +1240,7 @@ static void bench_usage(FILE *f)
 {
     fputs("usage: mediaconvert bench [--short] [--devices LIST] [--workloads LIST]\n"
           "           [--concurrency N,N...] [--rounds N] [--work DIR] [--out PREFIX]\n"
-          "           [--ffmpeg PROGRAM]\n"
+          "           [--ffmpeg PROGRAM] [-q|-v]\n"
           "       mediaconvert bench --report RESULTS.json [--out PREFIX]\n"
           "\n"
           "Runs the standard workloads on every device the HAL finds (or those in --devices:\n"
@@ -1354,6 +1358,8 @@ int mc_cli_bench(int argc, char **argv)
         {"ffmpeg", required_argument, NULL, 'f'},
         {"report", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
     bench b = {.rounds = 0, .div = 1, .ffmpeg = "ffmpeg"};
@@ -1362,8 +1368,14 @@ int mc_cli_bench(int argc, char **argv)
     long long rounds = 0;
     int c;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+hqv", opts, NULL)) != -1) {
         switch (c) {
+        case 'q':
+            mc_log_set_level(MC_LOG_ERROR);
+            break;
+        case 'v':
+            mc_log_set_level(MC_LOG_DEBUG);
+            break;
         case 'S':
             b.quick = true;
             break;

@@ -20,12 +20,12 @@ static double num_of(const json_t *o, const char *key)
     return json_number_value(json_object_get(o, key));
 }
 
-/* A number with `prec` decimals and a suffix, or "-" when absent. */
-static void cell(mc_buf *b, const json_t *o, const char *key, int prec, const char *suffix)
+/* A number with `prec` decimals, or "-" when absent. */
+static void cell(mc_buf *b, const json_t *o, const char *key, int prec)
 {
     const json_t *v = json_object_get(o, key);
     if (json_is_number(v))
-        mc_buf_printf(b, "%.*f%s", prec, json_number_value(v), suffix);
+        mc_buf_printf(b, "%.*f", prec, json_number_value(v));
     else
         mc_buf_puts(b, "-");
 }
@@ -94,29 +94,28 @@ char *mc_bench_markdown(const json_t *doc, const char *svg_name)
         const json_t *mc = json_object_get(v, "mediaconvert"), *ff = json_object_get(v, "ffmpeg");
         mc_buf_printf(&b, "| %s | %s | %lld | ", str_of(v, "device"), str_of(v, "workload"),
                       (long long)json_integer_value(json_object_get(v, "concurrency")));
-        cell(&b, mc, "median_s", 2, "");
-        mc_buf_puts(&b, " | ");
-        cell(&b, ff, "median_s", 2, "");
-        mc_buf_puts(&b, " | ");
-        cell(&b, mc, "frames_per_s", 1, "");
-        mc_buf_puts(&b, " | ");
-        cell(&b, ff, "frames_per_s", 1, "");
-        mc_buf_puts(&b, " | ");
-        cell(&b, mc, "realtime", 1, "x");
-        mc_buf_puts(&b, " | ");
-        cell(&b, ff, "realtime", 1, "x");
-        mc_buf_puts(&b, " | **");
-        cell(&b, v, "ratio", 3, "");
-        mc_buf_puts(&b, "** | ");
-        cell(&b, mc, "peak_rss_mib", 0, "");
-        mc_buf_puts(&b, " / ");
-        cell(&b, ff, "peak_rss_mib", 0, "");
-        mc_buf_puts(&b, " | ");
-        cell(&b, mc, "downloads_per_task", 0, "");
-        mc_buf_puts(&b, " (");
-        cell(&b, mc, "uploads_per_task", 0, "");
+        /* tool 0: mediaconvert, 1: ffmpeg, 2: the run itself */
+        static const struct {
+            int tool;
+            const char *key;
+            int prec;
+            const char *before, *after;
+        } cols[] = {
+            {0, "median_s", 2, "", " | "},          {1, "median_s", 2, "", " | "},
+            {0, "frames_per_s", 1, "", " | "},      {1, "frames_per_s", 1, "", " | "},
+            {0, "realtime", 1, "", "x | "},         {1, "realtime", 1, "", "x | "},
+            {2, "ratio", 3, "**", "** | "},         {0, "peak_rss_mib", 0, "", " / "},
+            {1, "peak_rss_mib", 0, "", " | "},      {0, "downloads_per_task", 0, "", " ("},
+            {0, "uploads_per_task", 0, "", ") | "},
+        };
+        for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+            const json_t *o = cols[k].tool == 0 ? mc : cols[k].tool == 1 ? ff : v;
+            mc_buf_puts(&b, cols[k].before);
+            cell(&b, o, cols[k].key, cols[k].prec);
+            mc_buf_puts(&b, cols[k].after);
+        }
         const json_t *st = json_object_get(mc, "stages");
-        mc_buf_printf(&b, ") | %s / %s / %s | ", *str_of(st, "decode") ? str_of(st, "decode") : "-",
+        mc_buf_printf(&b, "%s / %s / %s | ", *str_of(st, "decode") ? str_of(st, "decode") : "-",
                       *str_of(st, "scale") ? str_of(st, "scale") : "-",
                       *str_of(st, "encode") ? str_of(st, "encode") : "-");
         const json_t *ck = json_object_get(v, "check");
@@ -127,6 +126,12 @@ char *mc_bench_markdown(const json_t *doc, const char *svg_name)
         if (!json_is_true(json_object_get(mc, "ok")) || !json_is_true(json_object_get(ff, "ok")))
             mc_buf_printf(&b, "| | failed: %s%s | | | | | | | | | | | | |\n", str_of(mc, "error"),
                           str_of(ff, "error"));
+    }
+    if (json_array_size(json_object_get(doc, "notes")) > 0)
+        mc_buf_puts(&b, "\nNotes:\n\n");
+    json_array_foreach(json_object_get(doc, "notes"), i, v)
+    {
+        mc_buf_printf(&b, "- %s\n", json_string_value(v) ? json_string_value(v) : "");
     }
     if (svg_name)
         mc_buf_printf(&b, "\n![aggregate realtime multiple against tasks at once](%s)\n", svg_name);
