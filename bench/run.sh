@@ -33,4 +33,4 @@ if [ -z "$label" ]; then
     fi
 fi
 mkdir -p bench/results
-exec "$build/mediaconvert" bench --out "bench/results/$(date +%F)-$label" "${args[@]}"
+exec "$build/mediaconvert" bench --out "bench/results/$(date +%F)-$label" ${args[@]+"${args[@]}"}

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <math.h>
@@ -194,7 +195,7 @@ static char *strv_join(const strv *s)
 {
     mc_buf b = {0};
     for (size_t i = 0; i < s->n; i++) {
-        bool quote = strpbrk(s->v[i], " ;[]'") != NULL;
+        bool quote = strpbrk(s->v[i], " ;[]'()\\$*?&|<>") != NULL;
         mc_buf_printf(&b, "%s%s%s%s", i ? " " : "", quote ? "'" : "", s->v[i], quote ? "'" : "");
     }
     return mc_buf_steal(&b);
@@ -220,10 +221,30 @@ static int spawn(char *const argv[], const char *log_path, pid_t *pid)
     return rc == 0 ? 0 : -rc;
 }
 
-static void reap(pid_t pid, child_result *out)
+/*
+ * Wait for a child. A stop asked for meanwhile (SIGINT/SIGTERM interrupt the wait: the
+ * handler has no SA_RESTART, and only this thread takes those signals) is passed on to the
+ * child. A failed wait counts as a failed run (status -1). `exited`, when given, is set once
+ * the child has exited but before its pid is freed.
+ */
+static void reap(pid_t pid, child_result *out, atomic_bool *exited)
 {
     struct rusage ru = {0};
-    int status = 0;
+    int status = -1;
+    siginfo_t si;
+    bool forwarded = false;
+    for (;;) {
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0)
+            break;
+        if (errno != EINTR)
+            break;
+        if (atomic_load(&stop_requested) && !forwarded) {
+            kill(pid, SIGTERM);
+            forwarded = true;
+        }
+    }
+    if (exited)
+        atomic_store(exited, true);
     while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
         ;
     out->status = status;
@@ -242,8 +263,8 @@ static int run_ffmpeg_once(const bench *b, strv *args, const char *log_path)
     pid_t pid;
     if (!full.oom && (rc = spawn(full.v, log_path, &pid)) == 0) {
         child_result cr;
-        reap(pid, &cr);
-        rc = WIFEXITED(cr.status) && WEXITSTATUS(cr.status) == 0 ? 0 : -EIO;
+        reap(pid, &cr, NULL);
+        rc = cr.status != -1 && WIFEXITED(cr.status) && WEXITSTATUS(cr.status) == 0 ? 0 : -EIO;
     }
     strv_free(&full);
     return rc;
@@ -627,6 +648,11 @@ static char *mc_request(const bench *b, const workload *w, const char *dir)
     return mc_buf_steal(&r);
 }
 
+/* Snapshots every N seconds from the first frame, as the engine takes them. (`fps=1/N`, the
+ * usual recipe, emits nothing for a clip shorter than N/2 and places its pictures between
+ * ticks.) Used with -fps_mode vfr. */
+#define SNAP_SELECT "select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,%g)"
+
 /* The ffmpeg program's arguments (after the common ones) for the same work into dir. */
 static void ff_args(const bench *b, const workload *w, const ffplan *p, const char *dir, strv *a)
 {
@@ -660,11 +686,11 @@ static void ff_args(const bench *b, const workload *w, const ffplan *p, const ch
         strv_pushf(a, "%s/out.webp", dir);
         break;
     case W_SNAP:
-        mc_buf_printf(&f, "fps=1/%g", w->interval);
+        mc_buf_printf(&f, SNAP_SELECT, w->interval);
         plan_chain(p, &f, 0, 0, false);
         strv_push(a, "-vf");
         strv_push(a, f.data ? f.data : "");
-        strv_pushl(a, "-q:v", "4", NULL);
+        strv_pushl(a, "-fps_mode", "vfr", "-q:v", "4", NULL);
         strv_pushf(a, "%s/snap-%%d.jpg", dir);
         break;
     case W_AUDIO:
@@ -678,7 +704,7 @@ static void ff_args(const bench *b, const workload *w, const ffplan *p, const ch
     case W_MULTI:
         mc_buf_puts(&f, "[0:v]split=3[t][s][g];[t]null");
         plan_chain(p, &f, s.w, s.h, p->enc);
-        mc_buf_printf(&f, "[v];[s]fps=1/%g", w->interval);
+        mc_buf_printf(&f, "[v];[s]" SNAP_SELECT, w->interval);
         plan_chain(p, &f, 0, 0, false);
         mc_buf_puts(&f, "[snap];[g]fps=1");
         plan_chain(p, &f, s.pw, s.ph, false);
@@ -690,7 +716,7 @@ static void ff_args(const bench *b, const workload *w, const ffplan *p, const ch
         video_rate_args(a, w, p);
         strv_pushl(a, "-c:a", "copy", "-movflags", "+faststart", NULL);
         strv_pushf(a, "%s/out.mp4", dir);
-        strv_pushl(a, "-map", "[snap]", "-q:v", "4", NULL);
+        strv_pushl(a, "-map", "[snap]", "-fps_mode", "vfr", "-q:v", "4", NULL);
         strv_pushf(a, "%s/snap-%%d.jpg", dir);
         strv_pushl(a, "-map", "[gif]", "-frames:v", "10", NULL);
         strv_pushf(a, "%s/preview.gif", dir);
@@ -919,14 +945,20 @@ static void run_ff(const bench *b, mc_hw_device *dev, const workload *w, const f
         started++;
     }
     if (rs) {
+        /* The sampler blocks SIGINT/SIGTERM (inherited mask), so they interrupt the wait. */
+        sigset_t stop, old;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, &old);
         rs->n = started;
         sampling = pthread_create(&sampler, NULL, rss_sampler_main, rs) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     int status[MAX_CONC];
     for (int i = 0; i < started; i++) {
         child_result cr;
-        reap(pids[i], &cr);
-        atomic_store(&rs->reaped[i], true);
+        reap(pids[i], &cr, &rs->reaped[i]);
         s->cpu += cr.cpu_s;
         status[i] = cr.status;
     }
@@ -937,15 +969,20 @@ static void run_ff(const bench *b, mc_hw_device *dev, const workload *w, const f
     }
     for (int i = 0; i < started; i++) {
         s->rss_kib += rs->peak_kib[i]; /* separate processes: their peaks add up */
-        if (s->ok && !(WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0)) {
+        if (s->ok && !(status[i] != -1 && WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0)) {
             s->ok = false;
-            char *head = logs[i] ? mc_asprintf("head -c 200 '%s'", logs[i]) : NULL;
-            char *msg = head ? first_line_of(head) : NULL;
-            free(head);
+            char msg[200] = "";
+            FILE *lf = fopen(logs[i], "r");
+            if (lf && !fgets(msg, sizeof(msg), lf))
+                msg[0] = '\0';
+            if (lf)
+                fclose(lf);
+            msg[strcspn(msg, "\n")] = '\0';
             snprintf(s->error, sizeof(s->error), "ffmpeg exited with status %d: %s",
-                     WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : 128 + WTERMSIG(status[i]),
-                     msg ? msg : "");
-            free(msg);
+                     status[i] == -1        ? -1
+                     : WIFEXITED(status[i]) ? WEXITSTATUS(status[i])
+                                            : 128 + WTERMSIG(status[i]),
+                     msg);
         }
     }
     free(rs);
@@ -989,8 +1026,10 @@ static shape shape_of(const char *path)
     return s;
 }
 
-/* Both video files exist with the expected size and the same codec and audio. */
-static bool same_video(const char *mc_path, const char *ff_path, int w, int h, mc_buf *why)
+/* Both video files exist with the expected size and the same codec and audio (and, with
+ * tol >= 0, durations within tol seconds of each other). */
+static bool same_video(const char *mc_path, const char *ff_path, int w, int h, double tol,
+                       mc_buf *why)
 {
     shape a = shape_of(mc_path), b = shape_of(ff_path);
     if (!a.ok || !b.ok) {
@@ -998,9 +1037,11 @@ static bool same_video(const char *mc_path, const char *ff_path, int w, int h, m
         return false;
     }
     bool same = a.w == w && a.h == h && b.w == w && b.h == h && strcmp(a.vcodec, b.vcodec) == 0 &&
-                a.audio_streams == b.audio_streams;
-    mc_buf_printf(why, "%s %dx%d %s, %d audio / %s %dx%d %s, %d audio; ", mc_path, a.w, a.h,
-                  a.vcodec, a.audio_streams, "ffmpeg", b.w, b.h, b.vcodec, b.audio_streams);
+                a.audio_streams == b.audio_streams &&
+                (tol < 0 || fabs(a.duration - b.duration) <= tol);
+    mc_buf_printf(why, "%dx%d %s %.2f s, %d audio / %dx%d %s %.2f s, %d audio; ", a.w, a.h,
+                  a.vcodec, a.duration, a.audio_streams, b.w, b.h, b.vcodec, b.duration,
+                  b.audio_streams);
     return same;
 }
 
@@ -1008,7 +1049,7 @@ static bool same_count(const char *mc_dir, const char *ff_dir, const char *prefi
 {
     int a = count_prefixed(mc_dir, prefix), b = count_prefixed(ff_dir, prefix);
     mc_buf_printf(why, "%d / %d %s* files; ", a, b, prefix);
-    return a > 0 && abs(a - b) <= 1; /* where the first and last picture fall may differ */
+    return a > 0 && b > 0 && abs(a - b) <= 1; /* where the first and last fall may differ */
 }
 
 /* The first round at one task: do both tools' outputs have the same shape? */
@@ -1018,24 +1059,30 @@ static bool check_outputs(const bench *b, mc_hw_device *dev, const workload *w, 
     char *md = task_dir_path(b, dev, w, "mc", 0), *fd = task_dir_path(b, dev, w, "ff", 0);
     mc_buf why = {0};
     bool ok = md && fd;
-    char a[4096], f[4096];
+    char a[PATH_MAX + 64], f[PATH_MAX + 64];
+    if (!ok || strlen(md) > PATH_MAX || strlen(fd) > PATH_MAX) {
+        free(md);
+        free(fd);
+        *detail = mc_strdup("out of memory, or a work folder path too long");
+        return false;
+    }
     switch (w->kind) {
     case W_TRANSCODE:
     case W_MULTI:
         snprintf(a, sizeof(a), "%s/out.mp4", md);
         snprintf(f, sizeof(f), "%s/out.mp4", fd);
-        ok = ok && same_video(a, f, s.w, s.h, &why);
+        ok = ok && same_video(a, f, s.w, s.h, 0.25, &why);
         if (w->kind == W_MULTI) {
             ok = same_count(md, fd, "snap-", &why) && ok;
             snprintf(a, sizeof(a), "%s/preview.gif", md);
             snprintf(f, sizeof(f), "%s/preview.gif", fd);
-            ok = same_video(a, f, s.pw, s.ph, &why) && ok;
+            ok = same_video(a, f, s.pw, s.ph, -1, &why) && ok;
         }
         break;
     case W_GIF:
         snprintf(a, sizeof(a), "%s/out.gif", md);
         snprintf(f, sizeof(f), "%s/out.gif", fd);
-        ok = ok && same_video(a, f, s.w, s.h, &why);
+        ok = ok && same_video(a, f, s.w, s.h, -1, &why);
         break;
     case W_WEBP: {
         int aw = 0, ah = 0, fw = 0, fh = 0;
@@ -1202,7 +1249,7 @@ static bool bench_workload(const bench *b, mc_hw_device *dev, const workload *w,
             json_pack("{s:s, s:s, s:i, s:o, s:o}", "device", mc_hw_device_name(dev), "workload",
                       w->name, "concurrency", n, "mediaconvert", jm, "ffmpeg", jf);
         bool ok = mc.n > 0 && ff.n > 0 && !mc.error[0] && !ff.error[0] && check != 0;
-        if (run && mc.n > 0 && ff.n > 0)
+        if (run && mc.n > 0 && ff.n > 0 && !mc.error[0] && !ff.error[0])
             json_object_set_new(run, "ratio",
                                 json_real(round3(median(ff.wall, ff.n) / median(mc.wall, mc.n))));
         if (run && check >= 0)
@@ -1471,10 +1518,17 @@ int mc_cli_bench(int argc, char **argv)
     mc_err_clear(&err);
     mc_hw_registry *reg = NULL;
     json_t *doc = NULL;
-    b.work = mc_strdup(work);
     char *srcdir = mc_asprintf("%s/src", work);
-    if (!b.work || !srcdir || mkdirs(srcdir) < 0) {
+    if (!srcdir || mkdirs(srcdir) < 0) {
         fprintf(stderr, "mediaconvert bench: cannot make %s: %s\n", work, strerror(errno));
+        goto out;
+    }
+    /* Requests name files by absolute file:// URIs, written into JSON text as they are. */
+    b.work = realpath(work, NULL);
+    if (!b.work || strpbrk(b.work, "\"\\") || strlen(b.work) > PATH_MAX - 256) {
+        fprintf(stderr, "mediaconvert bench: --work %s: %s\n", work,
+                b.work ? "a folder path without quotes or backslashes, please" : strerror(errno));
+        status = 2;
         goto out;
     }
     if (mc_store_open(b.work, &b.store, &err) < 0)

@@ -30,6 +30,17 @@ static void cell(mc_buf *b, const json_t *o, const char *key, int prec)
         mc_buf_puts(b, "-");
 }
 
+/* Text inside a table cell: no column breaks, no line breaks. */
+static void md_text(mc_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            mc_buf_puts(b, "\\|");
+        else
+            mc_buf_append(b, *s == '\n' || *s == '\r' ? " " : s, 1);
+    }
+}
+
 static const char *title_of(const json_t *doc, const char *workload)
 {
     size_t i;
@@ -123,9 +134,13 @@ char *mc_bench_markdown(const json_t *doc, const char *svg_name)
                         : json_is_true(json_object_get(ck, "same_shape")) ? "yes"
                                                                           : "**no**");
         mc_buf_puts(&b, " |\n");
-        if (!json_is_true(json_object_get(mc, "ok")) || !json_is_true(json_object_get(ff, "ok")))
-            mc_buf_printf(&b, "| | failed: %s%s | | | | | | | | | | | | |\n", str_of(mc, "error"),
-                          str_of(ff, "error"));
+        if (!json_is_true(json_object_get(mc, "ok")) || !json_is_true(json_object_get(ff, "ok"))) {
+            mc_buf_puts(&b, "| | failed: ");
+            md_text(&b, *str_of(mc, "error") ? str_of(mc, "error") : "-");
+            mc_buf_puts(&b, " / ");
+            md_text(&b, *str_of(ff, "error") ? str_of(ff, "error") : "-");
+            mc_buf_puts(&b, " | | | | | | | | | | | | |\n");
+        }
     }
     if (json_array_size(json_object_get(doc, "notes")) > 0)
         mc_buf_puts(&b, "\nNotes:\n\n");
@@ -295,10 +310,10 @@ char *mc_bench_svg(const json_t *doc)
                   "stroke-dasharray:5 4}</style>\n"
                   "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
                   width, height, width, height);
-    mc_buf_printf(&b,
-                  "<text x=\"12\" y=\"18\" class=\"t\">Aggregate realtime multiple against tasks "
-                  "at once (%s) - solid: mediaconvert, dashed: ffmpeg</text>\n",
-                  str_of(doc, "date"));
+    mc_buf_puts(&b, "<text x=\"12\" y=\"18\" class=\"t\">Aggregate realtime multiple against "
+                    "tasks at once (");
+    xml_text(&b, str_of(doc, "date"));
+    mc_buf_puts(&b, ") - solid: mediaconvert, dashed: ffmpeg</text>\n");
     size_t i;
     json_t *v;
     json_array_foreach(devs, i, v)
