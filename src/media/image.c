@@ -380,21 +380,6 @@ static int64_t first_point_from(const mc_isink *s, int64_t lo)
     return t;
 }
 
-bool mc_images_need(const mc_engine *e, int64_t from, int64_t to)
-{
-    for (size_t i = 0; i < e->n_sinks; i++) {
-        const mc_isink *s = e->sinks[i];
-        if (s->done)
-            continue;
-        if (s->img->mode == MC_SAMPLE_KEYFRAME || s->img->mode == MC_SAMPLE_DHASH ||
-            (s->img->mode == MC_SAMPLE_INTERVAL && s->step.num == 0))
-            return true;
-        if (first_point_from(s, from) < to)
-            return true;
-    }
-    return false;
-}
-
 int64_t mc_images_next(const mc_engine *e, int64_t from)
 {
     int64_t best = INT64_MAX;
@@ -523,4 +508,9 @@ void mc_images_free(mc_engine *e)
     free(e->sinks);
     e->sinks = NULL;
     e->n_sinks = 0;
+}
+
+bool mc_images_need(const mc_engine *e, int64_t from, int64_t to)
+{
+    return mc_images_next(e, from) < to;
 }

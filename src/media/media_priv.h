@@ -274,7 +274,8 @@ int mc_images_push(mc_engine *e, const mc_input *in, const AVFrame *f, int64_t t
 int mc_images_end_input(mc_engine *e, const mc_input *in, int64_t end);
 /* What the image outputs still need from the video, the earliest first. */
 mc_want mc_images_want(const mc_engine *e);
-/* Whether a frame shown from `from` until before `to` (output timeline) may be taken. */
+/* Whether a frame shown from `from` until before `to` (output timeline, from < to) may be
+ * taken: the next sample point falls inside. */
 bool mc_images_need(const mc_engine *e, int64_t from, int64_t to);
 /* The first sample point at or after `from` (output timeline) that an output still wants;
  * `from` itself when an output wants every frame or key frames. */
