@@ -37,7 +37,6 @@ static int check_supported(mc_engine *e)
     for (size_t i = 0; !what && i < job->n_targets; i++) {
         const mc_target *t = &job->targets[i];
         const mc_target_video *v = &t->video;
-        const mc_target_audio *a = &t->audio;
         snprintf(field, sizeof(field), "Targets[%zu]", i);
         if (!t->uri && !t->n_images)
             what = "a target without URI and Container";
@@ -51,11 +50,9 @@ static int check_supported(mc_engine *e)
             what = "keeping data streams and attached pictures";
         else if (t->speed != 1.0 || (t->has_video && v->speed != 1.0))
             what = "the Speed playback hint";
-        else if (t->has_video && (v->stream.n || v->n_watermarks || v->n_delogos ||
-                                  v->has_desensitization || v->transcode.video_slim))
-            what = "video stream selection, watermarks, delogo, desensitization and VideoSlim";
-        else if (t->has_audio && (a->stream.n || a->mixing))
-            what = "audio stream selection and mixing";
+        else if (t->has_video && (v->n_watermarks || v->n_delogos || v->has_desensitization ||
+                                  v->transcode.video_slim))
+            what = "watermarks, delogo, desensitization and VideoSlim";
     }
     if (!what)
         return 0;

@@ -90,19 +90,109 @@ int mc_open_demuxer(AVFormatContext **out, const char *path, mc_io_guard *guard)
     return 0;
 }
 
-static int select_stream(AVFormatContext *fmt, enum AVMediaType type)
+/* Whether a stream counts as a stream of `type` for selection: attached pictures (cover art)
+ * are not video, and streams of an unknown codec cannot be processed. */
+static bool selectable(const AVStream *st, enum AVMediaType type)
 {
-    for (unsigned i = 0; i < fmt->nb_streams; i++) {
-        const AVStream *st = fmt->streams[i];
-        if (st->codecpar->codec_type != type)
-            continue;
-        if (type == AVMEDIA_TYPE_VIDEO && (st->disposition & AV_DISPOSITION_ATTACHED_PIC))
-            continue;
-        if (st->codecpar->codec_id == AV_CODEC_ID_NONE)
-            continue;
-        return (int)i;
-    }
+    if (st->codecpar->codec_type != type || st->codecpar->codec_id == AV_CODEC_ID_NONE)
+        return false;
+    return type != AVMEDIA_TYPE_VIDEO || !(st->disposition & AV_DISPOSITION_ATTACHED_PIC);
+}
+
+/* The absolute index of the k-th (from 0) selectable stream of `type`, or -1. */
+static int nth_stream(const AVFormatContext *fmt, enum AVMediaType type, int64_t k)
+{
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        if (selectable(fmt->streams[i], type) && k-- == 0)
+            return (int)i;
     return -1;
+}
+
+static int count_streams(const AVFormatContext *fmt, enum AVMediaType type)
+{
+    int n = 0;
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        n += selectable(fmt->streams[i], type);
+    return n;
+}
+
+/* What one target's Stream list picks in this input: the type-relative indexes that exist
+ * (values over 100 mean all streams), as a bit set of at most 64 streams, and how many. */
+static uint64_t picked_streams(const AVFormatContext *fmt, enum AVMediaType type,
+                               const mc_streams *sel, int *count)
+{
+    int n = count_streams(fmt, type);
+    uint64_t set = 0;
+    for (size_t i = 0; i < sel->n; i++) {
+        int64_t k = sel->index[i];
+        if (k > 100)
+            set |= n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
+        else if (k >= 0 && k < n && k < 64)
+            set |= UINT64_C(1) << k;
+    }
+    *count = 0;
+    for (uint64_t s = set; s; s &= s - 1)
+        (*count)++;
+    return set;
+}
+
+/*
+ * The stream of `type` this input feeds its targets with: the one each target's Stream
+ * selects. Stream indexes count streams of that type (0 is the first video stream, wherever
+ * it sits in the file); indexes the file does not have are ignored, and an empty selection
+ * means the first stream. An output carries one stream of each type, and the input is
+ * decoded once for every target, so targets must agree.
+ */
+static int select_stream(mc_engine *e, const mc_input *in, enum AVMediaType type, int *out)
+{
+    const mc_job *job = e->job;
+    bool video = type == AVMEDIA_TYPE_VIDEO;
+    const char *kind = video ? "Video" : "Audio";
+    char field[64];
+    mc_input_field(in, field, sizeof(field));
+    int chosen = -1;    /* type-relative index picked so far */
+    size_t chooser = 0; /* the target that picked it */
+    bool explicit = false;
+    for (size_t i = 0; i < job->n_targets; i++) {
+        const mc_target *t = &job->targets[i];
+        if (!t->uri)
+            continue; /* image-only targets take the video the others take */
+        const mc_streams *sel = video ? &t->video.stream : &t->audio.stream;
+        /* Whether the target has a stream of this type at all (an omitted Video or Audio
+         * copies the first stream). */
+        bool on = video ? !mc_container_is_audio_only(t->container) &&
+                              (!t->has_video || (!t->video.disable && t->video.has_transcode))
+                        : !t->has_audio || (!t->audio.disable && t->audio.has_transcode);
+        if (!on)
+            continue;
+        int count = 0;
+        uint64_t set = sel->n ? picked_streams(in->fmt, type, sel, &count) : 0;
+        bool mixing = !video && t->audio.mixing;
+        if (count > 1)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "Targets[%zu].%s.Stream: selects %d %s streams of %s (%s); this "
+                              "version puts one %s stream in an output%s; allowed: one index "
+                              "of 0 to %d",
+                              i, kind, count, video ? "video" : "audio", field, in->uri,
+                              video ? "video" : "audio",
+                              mixing ? " and cannot mix several yet (FilterAudio.Mixing)" : "",
+                              count_streams(in->fmt, type) - 1);
+        int k = count ? __builtin_ctzll(set) : 0; /* nothing that exists: the first */
+        if (chosen >= 0 && k != chosen)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "Targets[%zu].%s.Stream: selects %s stream %d of %s while "
+                              "Targets[%zu] selects stream %d; allowed: the same stream in "
+                              "every target",
+                              i, kind, video ? "video" : "audio", k, field, chooser, chosen);
+        chosen = k;
+        chooser = i;
+        explicit |= count > 0;
+    }
+    *out = nth_stream(in->fmt, type, chosen >= 0 ? chosen : 0);
+    if (explicit)
+        mc_log(MC_LOG_DEBUG, "%s: %s stream %d (file stream %d) selected", field, kind, chosen,
+               *out);
+    return 0;
 }
 
 static int64_t input_length(const AVFormatContext *fmt)
@@ -154,8 +244,11 @@ int mc_input_open(mc_engine *e, mc_input *in)
                               "%s: %s is not a media file that can be read", field, in->uri);
     AVFormatContext *fmt = in->fmt;
 
-    in->vst = in->src->disable_video ? -1 : select_stream(fmt, AVMEDIA_TYPE_VIDEO);
-    in->ast = in->src->disable_audio ? -1 : select_stream(fmt, AVMEDIA_TYPE_AUDIO);
+    in->vst = in->ast = -1;
+    if (!in->src->disable_video && (rc = select_stream(e, in, AVMEDIA_TYPE_VIDEO, &in->vst)) < 0)
+        return rc;
+    if (!in->src->disable_audio && (rc = select_stream(e, in, AVMEDIA_TYPE_AUDIO, &in->ast)) < 0)
+        return rc;
     if (in->vst < 0 && in->ast < 0)
         return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
                           "%s: %s has no %s stream to process", field, in->uri,

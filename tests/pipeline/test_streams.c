@@ -1,0 +1,162 @@
+/*
+ * Stream selection (Video.Stream, Audio.Stream): indexes count the streams of their type,
+ * indexes a file does not have are ignored, and what cannot be done is refused by name.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mc_media.h"
+#include "support.h"
+
+#define REQ(...) "{\"ProjectName\":\"test\"," __VA_ARGS__ "}"
+#define MULTI    "\"Sources\":[{\"URI\":\"oss://fixtures/multi.mkv\"}],"
+
+static void expect_failure(const char *json, const char *needle, const char *absent_output)
+{
+    mc_result res = {0};
+    mc_err err;
+    int rc = t_run(json, &res, &err);
+    if (rc >= 0)
+        fail_msg("expected InvalidArgument, the request succeeded:\n%s", json);
+    if (strcmp(err.code, "InvalidArgument") != 0 || !strstr(err.msg, needle))
+        fail_msg("expected InvalidArgument with \"%s\", got %s: %s", needle, err.code, err.msg);
+    assert_false(t_exists(t_path(absent_output)));
+}
+
+/* Without Stream, the first stream of each type; the file's other streams are left out. */
+static void first_by_default(void **state)
+{
+    (void)state;
+    mc_result res = t_run_ok(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/sel0.mkv\","
+                                       "\"Container\":\"mkv\"}]"));
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/sel0.mkv"), &f));
+    assert_int_equal(f.nb_streams, 2);
+    assert_int_equal(f.video.width, 320);
+    assert_int_equal(f.audio.sample_rate, 48000);
+    assert_int_equal(f.audio.channels, 2);
+}
+
+/* [1] is the second stream of the type (file streams 2 and 3 here), copied or encoded. */
+static void second_streams(void **state)
+{
+    (void)state;
+    mc_result res =
+        t_run_ok(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/sel1.mkv\",\"Container\":\"mkv\","
+                           "\"Video\":{\"Stream\":[1],\"TranscodeVideo\":{\"Codec\":\"copy\"}},"
+                           "\"Audio\":{\"Stream\":[1],\"TranscodeAudio\":{\"Codec\":\"copy\"}}},"
+                           "{\"URI\":\"oss://output/sel1.mp4\",\"Container\":\"mp4\","
+                           "\"Video\":{\"Stream\":[1],\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
+                           "\"Audio\":{\"Stream\":[1],\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"));
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/sel1.mkv"), &f));
+    assert_int_equal(f.nb_streams, 2);
+    assert_int_equal(f.video.width, 160);
+    assert_int_equal(f.video.height, 120);
+    assert_int_equal(f.audio.sample_rate, 22050);
+    assert_int_equal(f.audio.channels, 1);
+    assert_true(t_read(t_path("output/sel1.mp4"), &f));
+    assert_int_equal(f.video.width, 160);
+    /* 50 frames, the last one held until the longer audio ends */
+    assert_in_range(f.video.packets, 50, 51);
+    assert_int_equal(f.audio.sample_rate, 22050);
+    assert_int_equal(f.audio.channels, 1);
+}
+
+/* Indexes the file lacks are ignored: [7] selects nothing, so the first stream is used; a
+ * value over 100 means "all", which is one stream in a file that has one. */
+static void missing_and_all(void **state)
+{
+    (void)state;
+    mc_result res = t_run_ok(
+        REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/sel7.mkv\",\"Container\":\"mkv\","
+                  "\"Video\":{\"Stream\":[7],\"TranscodeVideo\":{\"Codec\":\"copy\"}},"
+                  "\"Audio\":{\"Stream\":[7,1],\"TranscodeAudio\":{\"Codec\":\"copy\"}}}]"));
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/sel7.mkv"), &f));
+    assert_int_equal(f.video.width, 320);
+    assert_int_equal(f.audio.sample_rate, 22050);
+
+    res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
+                       "\"Targets\":[{\"URI\":\"oss://output/sel_all.mp4\",\"Container\":\"mp4\","
+                       "\"Audio\":{\"Stream\":[101],\"FilterAudio\":{\"Mixing\":true},"
+                       "\"TranscodeAudio\":{\"Codec\":\"aac\",\"SampleRate\":44100}}}]"));
+    mc_result_clear(&res);
+    assert_true(t_read(t_path("output/sel_all.mp4"), &f));
+    assert_int_equal(f.audio.sample_rate, 44100);
+    assert_true(f.video.present);
+}
+
+/* Indexes count streams of their type: friday.mp4 has its audio as file stream 0 and its
+ * video as file stream 1, and Video.Stream [0] is still its video. */
+static void type_relative_on_real_media(void **state)
+{
+    (void)state;
+    if (!t_media_dir())
+        skip();
+    char dir[PATH_MAX], json[PATH_MAX + 512];
+    assert_non_null(realpath(t_media_dir(), dir));
+    snprintf(json, sizeof(json),
+             REQ("\"Sources\":[{\"URI\":\"file://%s/friday.mp4\"}],"
+                 "\"Targets\":[{\"URI\":\"oss://output/friday_v0.mp4\",\"Container\":\"mp4\","
+                 "\"Video\":{\"Stream\":[0],\"TranscodeVideo\":{\"Codec\":\"h264\","
+                 "\"Resolution\":\"320x240\"}},\"Audio\":{\"Stream\":[0],"
+                 "\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
+             dir);
+    mc_result res = t_run_ok(json);
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/friday_v0.mp4"), &f));
+    assert_int_equal(f.video.width, 320);
+    assert_int_equal(f.video.height, 240);
+    assert_string_equal(f.audio.codec, "aac");
+    assert_int_equal(f.audio.sample_rate, 44100);
+}
+
+/* One stream of each type per output, and one choice per source for all targets. */
+static void refused(void **state)
+{
+    (void)state;
+    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r1.mkv\",\"Container\":"
+                             "\"mkv\",\"Audio\":{\"Stream\":[101],"
+                             "\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
+                   "Targets[0].Audio.Stream: selects 2 audio streams of Sources[0]",
+                   "output/r1.mkv");
+    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r2.mkv\",\"Container\":"
+                             "\"mkv\",\"Audio\":{\"Stream\":[0,1],\"FilterAudio\":{\"Mixing\":"
+                             "true},\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
+                   "cannot mix several yet (FilterAudio.Mixing)", "output/r2.mkv");
+    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r3.mkv\",\"Container\":"
+                             "\"mkv\",\"Video\":{\"Stream\":[0,1],"
+                             "\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
+                   "Targets[0].Video.Stream: selects 2 video streams", "output/r3.mkv");
+    expect_failure(REQ(MULTI
+                       "\"Targets\":[{\"URI\":\"oss://output/r4.mkv\",\"Container\":"
+                       "\"mkv\"},{\"URI\":\"oss://output/r5.mkv\",\"Container\":\"mkv\","
+                       "\"Video\":{\"Stream\":[1],\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
+                   "Targets[1].Video.Stream: selects video stream 1 of Sources[0] while "
+                   "Targets[0] selects stream 0",
+                   "output/r4.mkv");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(first_by_default), cmocka_unit_test(second_streams),
+        cmocka_unit_test(missing_and_all),  cmocka_unit_test(type_relative_on_real_media),
+        cmocka_unit_test(refused),
+    };
+    mc_media_init_logging();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
