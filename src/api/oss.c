@@ -467,7 +467,7 @@ enum MHD_Result api_oss_begin(api_req *r)
     if (mc_form_parse(r->raw_query, strlen(r->raw_query), &o->query, err) < 0 ||
         locate(r, err) < 0 || authenticate(r, err) < 0) {
         o->drop_body = true;
-        if (!err->code[0] || strcmp(err->code, "InvalidArgument") == 0)
+        if (!err->code[0]) /* the query parser names none */
             snprintf(err->code, sizeof(err->code), "InvalidArgument");
     } else if (strcmp(r->method, "PUT") == 0 && *o->key && !is_processing(o) &&
                !unsupported_subresource(o)) {
