@@ -18,6 +18,9 @@
  *              <backend>_decode_sessions = N   <backend>_encode_sessions = N
  *              (backend: cuda, vaapi, qsv, vulkan, fake; 0 = the backend's default)
  *   [log]      level = info          (error, warning, info or debug)
+ *   [oss]      domains = *.aliyuncs.com   (service endpoints: Host "<bucket>.<domain>" is
+ *              virtual-host addressing, Host "<domain>" path style; '*' stands for one label)
+ *              max_object_size = 5368709120   (bytes one PUT may store)
  *
  * A file holding only [keys] works: everything else has a default. Unknown sections and
  * keys are errors (a typo must not silently leave a default in place).
@@ -78,6 +81,9 @@ typedef struct mc_config {
      * 0 = the backend's default. */
     int device_sessions[MC_CONFIG_NBACKENDS][2];
     int log_level; /* enum mc_log_level: MC_LOG_INFO */
+
+    char *oss_domains;           /* "*.aliyuncs.com": comma-separated endpoint host names */
+    int64_t oss_max_object_size; /* 5 GiB */
 } mc_config;
 
 /* The backends whose session capacity the configuration can set, in device_sessions order. */

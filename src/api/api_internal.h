@@ -31,7 +31,10 @@ struct mc_api {
     atomic_llong http_status[6]; /* requests answered, by status class 1xx..5xx */
     atomic_bool draining;        /* shutting down: no more work for the scheduler */
     atomic_int sched_users;      /* requests inside an action that calls the scheduler */
+    atomic_llong oss_requests;   /* requests answered by the OSS object API */
 };
+
+struct oss_req;
 
 typedef struct api_req {
     mc_api *api;
@@ -44,7 +47,8 @@ typedef struct api_req {
     mc_buf body;
     bool body_too_big;
     char request_id[API_REQUEST_ID_LEN];
-    char action[64]; /* for the log */
+    char action[64];     /* for the log */
+    struct oss_req *oss; /* set when the request belongs to the OSS object API (oss.c) */
 } api_req;
 
 /* Send `body` (a JSON object, reference stolen) with status; adds x-acs-request-id. */
@@ -63,6 +67,15 @@ unsigned api_status_for(const char *code);
 
 /* "/" : the IMM dialect. */
 enum MHD_Result api_imm(api_req *r);
+/* The OSS object API (oss.c). claim: once the headers are in, whether the request is OSS
+ * (then r->oss is set); begin: right after a claim (signature, names, starts a PUT's upload);
+ * body: each chunk of the body; finish: once the body is in, the answer. free: in the
+ * request's clean-up. */
+bool api_oss_claim(api_req *r);
+enum MHD_Result api_oss_begin(api_req *r);
+enum MHD_Result api_oss_body(api_req *r, const char *data, size_t size);
+enum MHD_Result api_oss_finish(api_req *r);
+void api_oss_free(api_req *r);
 /* GET /metrics */
 enum MHD_Result api_metrics(api_req *r);
 

@@ -41,6 +41,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     api_req *r = *req_cls;
     if (!r)
         return;
+    api_oss_free(r);
     free(r->raw_uri);
     free(r->path);
     free(r->raw_query);
@@ -126,12 +127,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method = method;
         if (prepare(r) < 0)
             return MHD_NO;
+        if (api_oss_claim(r))
+            return api_oss_begin(r);
         const char *cl = mc_kvlist_get_ci(&r->headers, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) /* refuse before reading it */
             return api_reply_errorf(r, "RequestEntityTooLarge",
                                     "the request body is %s bytes; allowed: at most %d", cl,
                                     API_MAX_BODY);
         return MHD_YES;
+    }
+    if (*upload_data_size && r->oss) {
+        enum MHD_Result ret = api_oss_body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return ret;
     }
     if (*upload_data_size) {
         if (r->body.len + *upload_data_size > API_MAX_BODY)
@@ -141,6 +149,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (r->oss)
+        return api_oss_finish(r);
     if (strlen(r->raw_uri) > API_MAX_URI)
         return api_reply_errorf(r, "RequestURITooLarge",
                                 "the request line is %zu bytes; allowed: at most %d",
@@ -202,6 +212,7 @@ int mc_api_start(const mc_api_deps *deps, mc_api **out, mc_err *err)
         atomic_init(&api->http_status[i], 0);
     atomic_init(&api->draining, false);
     atomic_init(&api->sched_users, 0);
+    atomic_init(&api->oss_requests, 0);
     if ((rc = mc_nonce_cache_new(2 * (cfg->max_skew_s > 0 ? cfg->max_skew_s : 900), &api->nonces)) <
         0)
         goto fail;

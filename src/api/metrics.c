@@ -133,6 +133,12 @@ enum MHD_Result api_metrics(api_req *r)
     for (int c = 1; c < 6; c++)
         mc_buf_printf(&b, "mediaconvertd_http_responses_total{class=\"%dxx\"} %lld\n", c,
                       (long long)atomic_load(&r->api->http_status[c]));
+    mc_buf_printf(&b,
+                  "# HELP mediaconvertd_oss_requests_total Requests answered by the OSS object "
+                  "API.\n"
+                  "# TYPE mediaconvertd_oss_requests_total counter\n"
+                  "mediaconvertd_oss_requests_total %lld\n",
+                  (long long)atomic_load(&r->api->oss_requests));
     if (d->devices)
         device_metrics(&b, d->devices);
     char *text = mc_buf_steal(&b);

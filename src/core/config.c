@@ -34,7 +34,10 @@ int mc_config_defaults(mc_config *cfg)
     cfg->data_dir = mc_strdup("./var");
     cfg->region = mc_strdup("local");
     cfg->account_id = mc_strdup("0");
-    if (!cfg->listen_host || !cfg->data_dir || !cfg->region || !cfg->account_id) {
+    cfg->oss_domains = mc_strdup("*.aliyuncs.com");
+    cfg->oss_max_object_size = (int64_t)5 << 30;
+    if (!cfg->listen_host || !cfg->data_dir || !cfg->region || !cfg->account_id ||
+        !cfg->oss_domains) {
         mc_config_clear(cfg);
         return -ENOMEM;
     }
@@ -62,6 +65,7 @@ void mc_config_clear(mc_config *cfg)
     free(cfg->account_id);
     free(cfg->notify_secret);
     free(cfg->device_backends);
+    free(cfg->oss_domains);
     pairs_free(&cfg->keys, &cfg->n_keys);
     pairs_free(&cfg->projects, &cfg->n_projects);
     pairs_free(&cfg->topics, &cfg->n_topics);
@@ -241,6 +245,7 @@ static const struct num_key num_keys[] = {
     NUM("limits", "project_running_max", 0, PROJECT_LIMIT_MAX, project_running_max, true),
     NUM("retention", "days", 1, 3650, retention_days, false),
     NUM("notify", "max_attempts", 1, 1000, notify_max_attempts, true),
+    NUM("oss", "max_object_size", 1, (int64_t)1 << 42, oss_max_object_size, false),
     NUM("devices", "cuda_decode_sessions", 0, 256, device_sessions[0][0], true),
     NUM("devices", "cuda_encode_sessions", 0, 256, device_sessions[0][1], true),
     NUM("devices", "vaapi_decode_sessions", 0, 256, device_sessions[1][0], true),
@@ -286,6 +291,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         rc = set_str(&cfg->account_id, value);
     } else if (strcmp(section, "notify") == 0 && strcmp(name, "secret") == 0) {
         rc = set_str(&cfg->notify_secret, value);
+    } else if (strcmp(section, "oss") == 0 && strcmp(name, "domains") == 0) {
+        rc = set_str(&cfg->oss_domains, value);
     } else if (strcmp(section, "devices") == 0 && strcmp(name, "backends") == 0) {
         rc = set_str(&cfg->device_backends, value);
     } else if (strcmp(section, "log") == 0 && strcmp(name, "level") == 0) {
