@@ -67,6 +67,13 @@ typedef struct mc_task {
     int attempts;       /* times a worker has started it */
     bool cancel_requested;
     int priority; /* MC_TASK_PRIORITY_MIN..MAX: higher runs first within its project */
+    char *owner;       /* AccessKeyId that created it, NULL when unauthenticated */
+    char *dialect;     /* front door: "imm" (NULL means it), "oss", "ffmpeg" */
+    int64_t timeout_s; /* its own time limit, 0 = the service's [limits] task_timeout */
+    int64_t credits;   /* charged when created, refunded if it fails or is canceled */
+    /* insert only, not stored: > 0 refuses the task (-EBUSY, TaskLimitReached) when its
+     * owner already has this many tasks queued or running */
+    int owner_active_max;
 } mc_task;
 
 #define MC_TASK_PRIORITY_MIN     0
@@ -225,6 +232,18 @@ int mc_db_gc(mc_db *db, int64_t cutoff_ms, int *removed, mc_err *err);
 
 /* Counts of tasks per state, for /metrics. */
 int mc_db_task_counts(mc_db *db, int64_t counts[MC_TASK_NSTATES], mc_err *err);
+
+/* Usage per access key and front door, kept when old tasks are collected. Credits are
+ * charged when a task with an owner is stored and refunded when it fails or is canceled. */
+typedef struct mc_db_usage {
+    char *owner;
+    char *dialect;
+    int64_t tasks, failed; /* stored; failed or canceled */
+    int64_t charged, refunded;
+} mc_db_usage;
+/* Every row, ordered by owner then dialect; free with mc_db_usage_free(). */
+int mc_db_usage_list(mc_db *db, mc_db_usage **out, size_t *n, mc_err *err);
+void mc_db_usage_free(mc_db_usage **rows, size_t n);
 
 /* ---- notification outbox ---- */
 

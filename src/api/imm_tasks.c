@@ -233,6 +233,9 @@ enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
         .request_id = r->request_id,
         .notification = note_text,
         .priority = job->priority,
+        /* who asked: usage per access key counts IMM tasks too (no credits) */
+        .owner = c->access_key_id[0] ? c->access_key_id : NULL,
+        .dialect = "imm",
     };
     if ((rc = mc_db_task_insert(d->db, &t, &err)) < 0) {
         if (rc == -EBUSY) {

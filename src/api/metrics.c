@@ -1,6 +1,7 @@
 /*
  * GET /metrics: Prometheus text exposition format 0.0.4.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "api_internal.h"
@@ -63,6 +64,48 @@ static void device_metrics(mc_buf *b, const mc_hw_registry *reg)
                               fam[f].name, nm, (long long)st.uploads, fam[f].name, nm,
                               (long long)st.downloads);
             }
+        }
+    }
+}
+
+/* A label value with \, " and newlines escaped (Prometheus text format). */
+static void put_label(mc_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            mc_buf_printf(b, "\\%c", *s);
+        else if (*s == '\n')
+            mc_buf_puts(b, "\\n");
+        else
+            mc_buf_printf(b, "%c", *s);
+    }
+}
+
+/* Credits per access key and front door (the usage table: kept when tasks are collected). */
+static void usage_metrics(mc_buf *b, const mc_db_usage *u, size_t n)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } series[] = {
+        {"mediaconvertd_metered_tasks_total", "Tasks created with an access key.",
+         offsetof(mc_db_usage, tasks)},
+        {"mediaconvertd_credits_charged_total", "Credits charged when tasks were created.",
+         offsetof(mc_db_usage, charged)},
+        {"mediaconvertd_credits_refunded_total",
+         "Credits given back for tasks that failed or were canceled.",
+         offsetof(mc_db_usage, refunded)},
+    };
+    for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
+        mc_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", series[k].name, series[k].help,
+                      series[k].name);
+        for (size_t i = 0; i < n; i++) {
+            mc_buf_printf(b, "%s{key=\"", series[k].name);
+            put_label(b, u[i].owner);
+            mc_buf_puts(b, "\",dialect=\"");
+            put_label(b, u[i].dialect);
+            mc_buf_printf(b, "\"} %lld\n",
+                          (long long)*(const int64_t *)((const char *)&u[i] + series[k].off));
         }
     }
 }
@@ -141,6 +184,14 @@ enum MHD_Result api_metrics(api_req *r)
                   (long long)atomic_load(&r->api->oss_requests));
     if (d->devices)
         device_metrics(&b, d->devices);
+    mc_db_usage *usage = NULL;
+    size_t n_usage = 0;
+    if (mc_db_usage_list(d->db, &usage, &n_usage, &err) < 0) {
+        mc_buf_free(&b);
+        return api_reply_errorf(r, "ServiceUnavailable", "task store: %s", err.msg);
+    }
+    usage_metrics(&b, usage, n_usage);
+    mc_db_usage_free(&usage, n_usage);
     char *text = mc_buf_steal(&b);
     if (!text)
         return api_reply_errorf(r, "InternalError", "out of memory");

@@ -31,7 +31,8 @@ typedef struct slot {
     char *task_id; /* NULL when idle */
     atomic_bool cancel;
     enum stop_reason reason;
-    int64_t timeout_s;   /* [limits] task_timeout when the task started */
+    int64_t timeout_s;   /* [limits] task_timeout when the task started, or the task's own */
+    bool own_timeout;    /* timeout_s is the task's own limit */
     int64_t deadline_ms; /* monotonic */
 } slot;
 
@@ -342,6 +343,7 @@ static void run_task(mc_sched *s, int index, mc_task *t)
     pthread_mutex_lock(&s->lock);
     enum stop_reason reason = sl->reason;
     int64_t timeout_s = sl->timeout_s;
+    bool own_timeout = sl->own_timeout;
     pthread_mutex_unlock(&s->lock);
 
     if (rc == 0) {
@@ -361,9 +363,9 @@ static void run_task(mc_sched *s, int index, mc_task *t)
     } else if (rc == MC_ECANCELED && reason == STOP_TIMEOUT) {
         st = MC_TASK_FAILED;
         mc_err_clear(&err);
-        mc_err_set(&err, rc, "TaskTimeout",
-                   "the task ran longer than the limit of %lld s ([limits] task_timeout)",
-                   (long long)timeout_s);
+        mc_err_set(&err, rc, "TaskTimeout", "the task ran longer than the limit of %lld s (%s)",
+                   (long long)timeout_s,
+                   own_timeout ? "its own limit" : "[limits] task_timeout");
     } else if (rc == MC_ECANCELED) {
         st = MC_TASK_CANCELED;
         mc_err_clear(&err);
@@ -411,6 +413,9 @@ static void *worker_main(void *arg)
         atomic_store(&sl->cancel, t.cancel_requested);
         sl->reason = t.cancel_requested ? STOP_CANCEL : STOP_NONE;
         sl->timeout_s = mc_conf_config(conf)->task_timeout_s;
+        sl->own_timeout = t.timeout_s > 0 && t.timeout_s < sl->timeout_s;
+        if (sl->own_timeout)
+            sl->timeout_s = t.timeout_s; /* the task's own, shorter limit */
         mc_conf_unref(&conf);
         sl->deadline_ms = mc_mono_ms() + sl->timeout_s * 1000;
         s->running++;

@@ -35,7 +35,7 @@ static const struct {
                          " ORDER BY name LIMIT ?3"},
     [ST_TASK_INSERT] = {"task insert",
                         "INSERT INTO tasks (" MC_TASK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [ST_TASK_GET] = {"task get", "SELECT " MC_TASK_COLS " FROM tasks WHERE id = ? AND project = ?"},
     [ST_TASK_GET_ANY] = {"task get", "SELECT " MC_TASK_COLS " FROM tasks WHERE id = ?"},
     [ST_TASK_COUNT_QUEUED] = {"task count queued", "SELECT count(*) FROM tasks WHERE state = 0"},
@@ -109,6 +109,20 @@ static const struct {
     [ST_OUTBOX_NEXT_DUE] = {"outbox next due",
                             "SELECT min(next_ms) FROM outbox WHERE state = 'pending'"},
     [ST_OUTBOX_COUNTS] = {"outbox counts", "SELECT state, count(*) FROM outbox GROUP BY state"},
+    [ST_TASK_COUNT_OWNER_ACTIVE] = {"task count owner active",
+                                    "SELECT count(*) FROM tasks WHERE owner = ? AND state IN (0, 1)"},
+    [ST_USAGE_CHARGE] = {"usage charge",
+                         "INSERT INTO usage (owner, dialect, tasks, charged) VALUES (?1, ?2, 1, ?3)"
+                         " ON CONFLICT (owner, dialect) DO UPDATE SET tasks = tasks + 1,"
+                         " charged = charged + ?3"},
+    /* Before the task leaves Queued/Running, so that a task is refunded once. */
+    [ST_USAGE_REFUND] = {"usage refund",
+                         "UPDATE usage SET refunded = refunded + t.credits, failed = failed + 1"
+                         " FROM (SELECT owner, dialect, credits FROM tasks"
+                         "       WHERE id = ?1 AND state IN (0, 1) AND owner IS NOT NULL) AS t"
+                         " WHERE usage.owner = t.owner AND usage.dialect = t.dialect"},
+    [ST_USAGE_LIST] = {"usage list", "SELECT owner, dialect, tasks, failed, charged, refunded"
+                                     " FROM usage ORDER BY owner, dialect"},
 };
 
 /*
@@ -170,6 +184,23 @@ static const char *const migrations[MC_DB_SCHEMA_VERSION] = {
     "ALTER TABLE projects ADD COLUMN last_started_ms INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX tasks_queue ON tasks (state, project, priority DESC, created_ms, id);"
     "DROP INDEX tasks_state_created;",
+    /* 2 -> 3: who created a task and through which front door, its own time limit, and
+     * the credits it was charged (the FFmpeg-API dialect meters usage). usage keeps the
+     * totals per access key, so that collecting old tasks does not erase what was billed. */
+    "ALTER TABLE tasks ADD COLUMN owner TEXT;"
+    "ALTER TABLE tasks ADD COLUMN dialect TEXT NOT NULL DEFAULT 'imm';"
+    "ALTER TABLE tasks ADD COLUMN timeout_s INTEGER NOT NULL DEFAULT 0 CHECK (timeout_s >= 0);"
+    "ALTER TABLE tasks ADD COLUMN credits INTEGER NOT NULL DEFAULT 0 CHECK (credits >= 0);"
+    "CREATE INDEX tasks_owner_active ON tasks (owner, state) WHERE owner IS NOT NULL;"
+    "CREATE TABLE usage ("
+    "  owner TEXT NOT NULL,"
+    "  dialect TEXT NOT NULL,"
+    "  tasks INTEGER NOT NULL DEFAULT 0,"
+    "  failed INTEGER NOT NULL DEFAULT 0,"
+    "  charged INTEGER NOT NULL DEFAULT 0,"
+    "  refunded INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (owner, dialect)"
+    ");",
 };
 
 /* ---- helpers ---- */

@@ -17,7 +17,7 @@
 #include "mc_db.h"
 #include "mc_err.h"
 
-#define MC_DB_SCHEMA_VERSION 2
+#define MC_DB_SCHEMA_VERSION 3
 #define MC_DB_NAME_MAX       256                /* ids, project names, task types */
 #define MC_DB_TEXT_MAX       (16 * 1024 * 1024) /* any other text field */
 #define MC_DB_READ_POOL_MAX  16                 /* idle read connections kept open */
@@ -28,9 +28,9 @@
     "id, project, task_type, state, progress, created_ms, started_ms, ended_ms, code, message, "
 #define MC_TASK_COLS_TAIL                                                                          \
     ", result, tags, user_data, event_id, request_id, notification, device, attempts, "            \
-    "cancel_requested, priority"
+    "cancel_requested, priority, owner, dialect, timeout_s, credits"
 #define MC_TASK_COLS  MC_TASK_COLS_HEAD "request" MC_TASK_COLS_TAIL
-#define MC_TASK_NCOLS 21
+#define MC_TASK_NCOLS 25
 
 /* Cached statements; the SQL of each is in db.c's table, in this order. */
 enum mc_stmt_id {
@@ -68,6 +68,10 @@ enum mc_stmt_id {
     ST_OUTBOX_GIVE_UP,
     ST_OUTBOX_NEXT_DUE,
     ST_OUTBOX_COUNTS,
+    ST_TASK_COUNT_OWNER_ACTIVE,
+    ST_USAGE_CHARGE,
+    ST_USAGE_REFUND,
+    ST_USAGE_LIST,
     ST_COUNT,
 };
 

@@ -26,7 +26,7 @@ void mc_task_clear(mc_task *t)
         return;
     char **strs[] = {&t->id,         &t->project,      &t->task_type, &t->code,      &t->message,
                      &t->request,    &t->result,       &t->tags,      &t->user_data, &t->event_id,
-                     &t->request_id, &t->notification, &t->device};
+                     &t->request_id, &t->notification, &t->device,  &t->owner,     &t->dialect};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
     memset(t, 0, sizeof(*t));
@@ -43,7 +43,7 @@ int row_to_task(sqlite3_stmt *st, mc_task *out)
         {0, &t.id},         {1, &t.project},   {2, &t.task_type},   {8, &t.code},
         {9, &t.message},    {10, &t.request},  {11, &t.result},     {12, &t.tags},
         {13, &t.user_data}, {14, &t.event_id}, {15, &t.request_id}, {16, &t.notification},
-        {17, &t.device},
+        {17, &t.device},    {21, &t.owner},    {22, &t.dialect},
     };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]) && rc == 0; i++)
         rc = db_col_strdup(st, strs[i].col, strs[i].dst);
@@ -60,6 +60,8 @@ int row_to_task(sqlite3_stmt *st, mc_task *out)
     t.attempts = sqlite3_column_int(st, 18);
     t.cancel_requested = sqlite3_column_int(st, 19) != 0;
     t.priority = sqlite3_column_int(st, 20);
+    t.timeout_s = sqlite3_column_int64(st, 23);
+    t.credits = sqlite3_column_int64(st, 24);
     *out = t;
     return 0;
 }
@@ -105,6 +107,12 @@ static int check_task(const mc_task *t, mc_err *err)
     if (t->priority < MC_TASK_PRIORITY_MIN || t->priority > MC_TASK_PRIORITY_MAX)
         return mc_err_set(err, -EINVAL, NULL, "priority must be %d..%d, not %d",
                           MC_TASK_PRIORITY_MIN, MC_TASK_PRIORITY_MAX, t->priority);
+    if (t->timeout_s < 0 || t->credits < 0)
+        return mc_err_set(err, -EINVAL, NULL, "timeout and credits cannot be negative");
+    if (t->dialect && strcmp(t->dialect, "imm") && strcmp(t->dialect, "oss") &&
+        strcmp(t->dialect, "ffmpeg"))
+        return mc_err_set(err, -EINVAL, NULL, "dialect must be imm, oss or ffmpeg, not %s",
+                          t->dialect);
     if (t->tags) {
         /* Tags are filtered with json_each(): they must be one JSON object. */
         json_t *j = json_loads(t->tags, 0, NULL);
@@ -126,7 +134,7 @@ static int bind_task(sqlite3_stmt *st, const mc_task *t, int64_t created_ms)
         {0, t->id},         {1, t->project},   {2, t->task_type},   {8, t->code},
         {9, t->message},    {10, t->request},  {11, t->result},     {12, t->tags},
         {13, t->user_data}, {14, t->event_id}, {15, t->request_id}, {16, t->notification},
-        {17, t->device},
+        {17, t->device},    {21, t->owner},    {22, t->dialect ? t->dialect : "imm"},
     };
     const struct {
         int col;
@@ -140,6 +148,8 @@ static int bind_task(sqlite3_stmt *st, const mc_task *t, int64_t created_ms)
         {18, t->attempts},
         {19, t->cancel_requested ? 1 : 0},
         {20, t->priority},
+        {23, t->timeout_s},
+        {24, t->credits},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]) && rc == 0; i++)
@@ -156,6 +166,36 @@ static int req_fail(mc_insert_req *r, const mc_err *berr)
     int rc = berr->rc ? berr->rc : -EIO;
     r->rc = mc_err_set(r->err, rc, berr->code[0] ? berr->code : NULL, "%s", berr->msg);
     return r->rc;
+}
+
+/* Tasks of `owner` queued or running, inside the insert's transaction. */
+static int owner_active(mc_conn *c, const char *owner, int64_t *out, mc_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_stmt(c, ST_TASK_COUNT_OWNER_ACTIVE, &st, err);
+    if (rc < 0)
+        return rc;
+    db_bind_text(st, 1, owner);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(c, src, db_stmt_name(ST_TASK_COUNT_OWNER_ACTIVE), err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Add a stored task to its owner's usage, in the same transaction. */
+static int charge(mc_conn *c, const mc_task *t, mc_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_stmt(c, ST_USAGE_CHARGE, &st, err);
+    if (rc < 0)
+        return rc;
+    db_bind_text(st, 1, t->owner);
+    db_bind_text(st, 2, t->dialect ? t->dialect : "imm");
+    sqlite3_bind_int64(st, 3, t->credits);
+    return db_exec(c, st, ST_USAGE_CHARGE, err);
 }
 
 /* Insert one batch in one transaction; sets every r->rc. Called with db->wlock held. */
@@ -200,6 +240,19 @@ static void insert_batch(mc_db *db, mc_insert_req *batch)
                                "the task queue is full (%lld queued)", (long long)queued);
             continue;
         }
+        if (t->owner && t->owner_active_max > 0) {
+            int64_t active = 0;
+            rc = owner_active(c, t->owner, &active, &berr);
+            if (rc < 0)
+                goto fail;
+            if (active >= t->owner_active_max) {
+                r->rc = mc_err_set(r->err, -EBUSY, "TaskLimitReached",
+                                   "access key %s has %lld tasks queued or running; allowed: "
+                                   "at most %d at once",
+                                   t->owner, (long long)active, t->owner_active_max);
+                continue;
+            }
+        }
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         rc = bind_task(st, t, t->created_ms > 0 ? t->created_ms : now);
@@ -209,6 +262,12 @@ static void insert_batch(mc_db *db, mc_insert_req *batch)
             continue;
         }
         int src = sqlite3_step(st);
+        if (src == SQLITE_DONE && t->owner) {
+            sqlite3_reset(st);
+            rc = charge(c, t, &berr);
+            if (rc < 0)
+                goto fail;
+        }
         if (src == SQLITE_DONE) {
             r->rc = 0;
             queued++;
@@ -351,6 +410,72 @@ int mc_db_task_counts(mc_db *db, int64_t counts[MC_TASK_NSTATES], mc_err *err)
     }
     memcpy(counts, tmp, sizeof(tmp));
 out:
+    rconn_put(db, c);
+    return rc;
+}
+
+void mc_db_usage_free(mc_db_usage **rows, size_t n)
+{
+    if (!rows || !*rows)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free((*rows)[i].owner);
+        free((*rows)[i].dialect);
+    }
+    free(*rows);
+    *rows = NULL;
+}
+
+int mc_db_usage_list(mc_db *db, mc_db_usage **out, size_t *n, mc_err *err)
+{
+    mc_conn *c = NULL;
+    mc_db_usage *rows = NULL;
+    size_t len = 0, cap = 0;
+    if (!db || !out || !n)
+        return -EINVAL;
+    int rc = rconn_get(db, &c, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if ((rc = db_stmt(c, ST_USAGE_LIST, &st, err)) < 0)
+        goto out;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            mc_db_usage *bigger = realloc(rows, ncap * sizeof(*rows));
+            if (!bigger) {
+                rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
+                goto out;
+            }
+            rows = bigger;
+            cap = ncap;
+        }
+        mc_db_usage *u = &rows[len];
+        memset(u, 0, sizeof(*u));
+        len++;
+        if ((rc = db_col_strdup(st, 0, &u->owner)) < 0 ||
+            (rc = db_col_strdup(st, 1, &u->dialect)) < 0) {
+            rc = mc_err_set(err, rc, NULL, "out of memory");
+            goto out;
+        }
+        u->tasks = sqlite3_column_int64(st, 2);
+        u->failed = sqlite3_column_int64(st, 3);
+        u->charged = sqlite3_column_int64(st, 4);
+        u->refunded = sqlite3_column_int64(st, 5);
+    }
+    if (src != SQLITE_DONE) {
+        rc = db_fail(c, src, db_stmt_name(ST_USAGE_LIST), err);
+        goto out;
+    }
+    *out = rows;
+    *n = len;
+    rows = NULL;
+    len = 0;
+out:
+    if (st)
+        sqlite3_reset(st);
+    mc_db_usage_free(&rows, len);
     rconn_put(db, c);
     return rc;
 }
@@ -600,6 +725,14 @@ int mc_db_task_finish(mc_db *db, const char *id, enum mc_task_state state, const
     if (rc < 0)
         goto out;
     sqlite3_stmt *st = NULL;
+    if (state != MC_TASK_SUCCEEDED) {
+        /* A task that failed or was canceled gives its credits back. */
+        if ((rc = db_stmt(c, ST_USAGE_REFUND, &st, err)) < 0)
+            goto out;
+        db_bind_text(st, 1, id);
+        if ((rc = db_exec(c, st, ST_USAGE_REFUND, err)) < 0)
+            goto out;
+    }
     rc = db_stmt(c, ST_TASK_FINISH, &st, err);
     if (rc < 0)
         goto out;

@@ -96,6 +96,31 @@ static void test_refused(void **state)
     expect(&UNKNOWN, 404, "InvalidAccessKeyId.NotFound");
 }
 
+/* A task created with a key counts in that key's usage on /metrics (IMM tasks carry no
+ * credits). */
+static void test_usage_per_key(void **state)
+{
+    (void)state;
+    assert_int_equal(e2e_put_fixture(&D, "tone.wav", "media/tone.wav"), 0);
+    e2e_resp r;
+    assert_int_equal(e2e_imm(&D, &K3, "CreateMediaConvertTask", &r, "ProjectName", "immtest",
+                             "Sources", "[{\"URI\":\"oss://media/tone.wav\"}]", "Targets",
+                             "[{\"URI\":\"oss://out/tone.mp3\",\"Container\":\"mp3\"}]", NULL),
+                     0);
+    if (r.status != 200)
+        fprintf(stderr, "got %ld %s\n", r.status, r.raw);
+    assert_int_equal(r.status, 200);
+    e2e_resp_clear(&r);
+    assert_int_equal(e2e_http(&D, "GET", "/metrics", NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.raw, "mediaconvertd_metered_tasks_total{key=\"LTAI5tDummyAccessKeyId01"
+                                  "\",dialect=\"imm\"} 1\n"));
+    assert_non_null(strstr(r.raw,
+                           "mediaconvertd_credits_charged_total{key=\"LTAI5tDummyAccessKeyId01"
+                           "\",dialect=\"imm\"} 0\n"));
+    e2e_resp_clear(&r);
+}
+
 /* Replays and stale clocks. */
 static void test_replay_and_skew(void **state)
 {
@@ -159,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signed),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_usage_per_key),
         cmocka_unit_test(test_replay_and_skew),
         cmocka_unit_test(test_v2_action_is_the_signed_one),
         cmocka_unit_test(test_open_without_keys_refused),

@@ -277,6 +277,11 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(mc_db_task_get(db, "old", "v1-a", &t, NULL), 0);
     assert_int_equal(t.priority, MC_TASK_PRIORITY_DEFAULT);
     assert_int_equal(t.state, MC_TASK_QUEUED);
+    /* schema 3: no owner, the IMM front door, the service's time limit, no credits */
+    assert_null(t.owner);
+    assert_string_equal(t.dialect, "imm");
+    assert_int_equal(t.timeout_s, 0);
+    assert_int_equal(t.credits, 0);
     mc_task_clear(&t);
     claims(db, 100, NULL, "v1-b");
     queue(db, "v2-hi", "old", 50, 9);
@@ -284,7 +289,7 @@ static void test_migration_from_v1(void **state)
     claims(db, 102, NULL, "v1-a");
     claims(db, 103, NULL, NULL);
     mc_db_close(&db);
-    assert_int_equal(user_version(path), 2);
+    assert_int_equal(user_version(path), 3);
     /* And again: an up-to-date database is left as it is. */
     db = open_db(path);
     assert_int_equal(mc_db_task_get(db, "old", "v2-hi", &t, NULL), 0);

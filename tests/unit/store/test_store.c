@@ -1193,6 +1193,93 @@ static void test_queue_max(void **state)
     free(path);
 }
 
+/* Access keys: at most N tasks queued or running each, owner fields round-trip, and usage
+ * totals charge on insert, refund a failed or canceled task once, and survive gc. */
+static mc_task owned(const char *id, const char *owner, int64_t credits)
+{
+    mc_task t = mktask(id, "p", "MediaConvert", 1, NULL);
+    t.owner = (char *)owner;
+    t.dialect = (char *)"ffmpeg";
+    t.timeout_s = 300;
+    t.credits = credits;
+    t.owner_active_max = 2;
+    return t;
+}
+
+static void test_owner_limit_usage(void **state)
+{
+    (void)state;
+    char *path = db_path("owner");
+    mc_db *db = open_db(path, 0);
+    mkproject(db, "p");
+    mc_err err;
+    mc_err_clear(&err);
+    mc_task t = owned("k1", "AK1", 3);
+    assert_int_equal(mc_db_task_insert(db, &t, &err), 0);
+    t = owned("k2", "AK1", 5);
+    assert_int_equal(mc_db_task_insert(db, &t, &err), 0);
+    t = owned("k3", "AK1", 7);
+    assert_int_equal(mc_db_task_insert(db, &t, &err), -EBUSY);
+    assert_string_equal(err.code, "TaskLimitReached");
+    assert_non_null(strstr(err.msg, "AK1 has 2 tasks queued or running; allowed: at most 2"));
+    mc_task g = {0};
+    assert_int_equal(mc_db_task_get(db, "p", "k3", &g, NULL), -ENOENT);
+    /* another key has its own allowance; a task with no owner is not limited */
+    t = owned("j1", "AK2", 1);
+    assert_int_equal(mc_db_task_insert(db, &t, NULL), 0);
+    insert_ok(db, "anon", "p", "MediaConvert", 1, NULL);
+
+    assert_int_equal(mc_db_task_get(db, "p", "k2", &g, NULL), 0);
+    assert_string_equal(g.owner, "AK1");
+    assert_string_equal(g.dialect, "ffmpeg");
+    assert_int_equal(g.timeout_s, 300);
+    assert_int_equal(g.credits, 5);
+    mc_task_clear(&g);
+
+    /* k1 fails (refunded), k2 succeeds: AK1 may queue again */
+    assert_int_equal(mc_db_task_finish(db, "k1", MC_TASK_FAILED, "TaskTimeout", "slow", NULL, 50,
+                                       NULL, 0, NULL),
+                     0);
+    assert_int_equal(mc_db_task_finish(db, "k2", MC_TASK_SUCCEEDED, NULL, NULL, "{}", 60, NULL, 0,
+                                       NULL),
+                     0);
+    /* a second finish changes nothing, and refunds nothing twice */
+    assert_int_equal(mc_db_task_finish(db, "k1", MC_TASK_CANCELED, NULL, NULL, NULL, 70, NULL, 0,
+                                       NULL),
+                     -ENOENT);
+    t = owned("k3", "AK1", 7);
+    assert_int_equal(mc_db_task_insert(db, &t, NULL), 0);
+
+    mc_db_usage *u = NULL;
+    size_t n = 0;
+    assert_int_equal(mc_db_usage_list(db, &u, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(u[0].owner, "AK1");
+    assert_string_equal(u[0].dialect, "ffmpeg");
+    assert_int_equal(u[0].tasks, 3);
+    assert_int_equal(u[0].failed, 1);
+    assert_int_equal(u[0].charged, 15);
+    assert_int_equal(u[0].refunded, 3);
+    assert_string_equal(u[1].owner, "AK2");
+    assert_int_equal(u[1].charged, 1);
+    mc_db_usage_free(&u, n);
+
+    /* collecting finished tasks keeps what was billed */
+    int removed = 0;
+    assert_int_equal(mc_db_gc(db, 1000, &removed, NULL), 0);
+    assert_int_equal(removed, 2);
+    assert_int_equal(mc_db_usage_list(db, &u, &n, NULL), 0);
+    assert_int_equal(u[0].charged, 15);
+    assert_int_equal(u[0].refunded, 3);
+    mc_db_usage_free(&u, n);
+
+    t = owned("bad", "AK3", 1);
+    t.dialect = (char *)"soap";
+    assert_int_equal(mc_db_task_insert(db, &t, &err), -EINVAL);
+    mc_db_close(&db);
+    free(path);
+}
+
 /* ---- concurrency: group commit, reads during writes ---- */
 
 typedef struct inserter {
@@ -1334,6 +1421,7 @@ int main(void)
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_gc),
         cmocka_unit_test(test_queue_max),
+        cmocka_unit_test(test_owner_limit_usage),
         cmocka_unit_test(test_concurrent_inserts),
         cmocka_unit_test(test_open_errors),
     };
