@@ -498,7 +498,7 @@ static int image_sampling(oss_ctx *c, oss_seg *s, json_t *im)
         return rc;
     if (rc > 0)
         oss_put(c, im, "Interval", oss_seconds(v));
-    if ((rc = oss_int(c, s, "num", 0, 1000000, &v)) < 0)
+    if ((rc = oss_int(c, s, "num", 0, 100000, &v)) < 0)
         return rc;
     if (rc > 0 && v > 0)
         oss_put(c, im, "Number", json_integer(v));

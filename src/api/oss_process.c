@@ -320,8 +320,8 @@ int oss_num(oss_ctx *c, oss_seg *s, const char *key, double lo, double hi, doubl
     char *end = NULL;
     errno = 0;
     double d = strtod(v, &end);
-    if (!(isdigit((unsigned char)v[0]) || v[0] == '.' || v[0] == '-') || *end || errno ||
-        !isfinite(d))
+    /* plain decimals only: no exponent, hex, inf or nan */
+    if (v[strspn(v, "0123456789.-")] || *end || end == v || errno || !isfinite(d))
         return oss_fail(c, "%s \"%.32s\" is not a number; allowed: %g to %g", key, v, lo, hi);
     if (d < lo || d > hi)
         return oss_fail(c, "%s %g is out of range; allowed: %g to %g", key, d, lo, hi);

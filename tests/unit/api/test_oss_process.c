@@ -453,6 +453,10 @@ static void video_convert_errors(void **state)
     bad("video/convert,f_mp4,t_10000000001" SAVEAS, INVALID, "t 10000000001 is out of range");
     bad("video/convert,f_mp4,vcodec_h264,fps_nan" SAVEAS, INVALID, "fps \"nan\" is not a number");
     bad("video/convert,f_mp4,vcodec_h264,fps_25x" SAVEAS, INVALID, "fps \"25x\" is not a number");
+    bad("video/convert,f_mp4,vcodec_h264,fps_0x19" SAVEAS, INVALID, "fps \"0x19\" is not a number");
+    bad("video/convert,f_mp4,vcodec_h264,fps_2e1" SAVEAS, INVALID, "fps \"2e1\" is not a number");
+    bad("video/animation,f_gif,num_100001" SAVEAS, INVALID,
+        "num 100001 is out of range; allowed: 0 to 100000");
 }
 
 /* ---- spec 5.7, 5.8: snapshots and sprites ---------------------------------------------- */
