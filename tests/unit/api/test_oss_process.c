@@ -293,6 +293,12 @@ static void seed003_animation(void **state)
     assert_num_at(r, "Targets[0].Image.Animations[0].Interval", 0.5);
     json_decref(r);
 
+    /* The SDK examples: Go base64.URLEncoding of examplebucket / example.gif. */
+    r = req_ok("video/animation,f_gif,w_100,h_100,inter_1000|sys/saveas,b_ZXhhbXBsZWJ1Y2tldA==,"
+               "o_ZXhhbXBsZS5naWY=" NOTIFY_SEED);
+    assert_str_at(r, "Targets[0].Image.Animations[0].URI", "oss://examplebucket/example.gif");
+    json_decref(r);
+
     r = req_ok("video/animation,f_gif,num_20,scaletype_fill,w_320,ph_50" SAVEAS);
     assert_num_at(r, "Targets[0].Image.Animations[0].Number", 20);
     assert_str_at(r, "Targets[0].Image.Animations[0].ScaleType", "fill");
@@ -369,6 +375,28 @@ static void video_convert_spec_examples(void **state)
     assert_num_at(r, "Targets[0].Audio.TranscodeAudio.Channel", 2);
     assert_str_at(r, "Targets[0].Audio.TranscodeAudio.BitrateOption", "adaptive");
     json_decref(r);
+
+    /* The other console presets: 360p to 2160p at 25 and 60 fps. */
+    static const struct {
+        const char *s;
+        int ab, fps;
+    } presets[] = {{"640x", 64000, 25},
+                   {"960x", 96000, 25},
+                   {"1920x", 192000, 60},
+                   {"2560x", 256000, 60},
+                   {"3840x", 512000, 60}};
+    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+        char str[512];
+        snprintf(str, sizeof(str),
+                 "video/convert,f_mp4,vcodec_h264,fps_%d,fpsopt_1,s_%s,sopt_1,scaletype_fit,"
+                 "arotate_1,crf_26,g_250,acodec_aac,ar_44100,ac_2,ab_%d,abopt_1" SAVEAS,
+                 presets[i].fps, presets[i].s, presets[i].ab);
+        r = req_ok(str);
+        assert_str_at(r, TV("Resolution"), presets[i].s);
+        assert_num_at(r, TV("FrameRate"), presets[i].fps);
+        assert_num_at(r, "Targets[0].Audio.TranscodeAudio.Bitrate", presets[i].ab);
+        json_decref(r);
+    }
 
     /* Every other video/convert parameter. */
     r = req_ok("video/convert,ss_1500,t_2000,f_mkv,vcodec_h264,s_x720,pixfmt_yuv422p,vb_800000,"
