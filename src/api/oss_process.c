@@ -211,7 +211,7 @@ static int read_output_stage(char *s, bool sync, oss_proc *p, mc_err *err)
                           "processing string: \"%.64s\" is not an output stage; allowed: %s",
                           head.name, sync ? "sys/saveas" : "sys/saveas, sys/notify, notify");
     }
-    if (p->has_notify)
+    if (p->has_notify || (n > 0 && head.name != segs[0].name))
         return mc_err_set(err, -EINVAL, "InvalidArgument",
                           "processing string: notify is given twice");
     p->has_notify = true;

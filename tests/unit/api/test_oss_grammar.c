@@ -62,6 +62,8 @@ void saveas_and_base64(void **state)
         "too many '|' stages");
     bad("video/convert,f_mp4" SAVEAS "/notify,topic_dG9waWM|notify,topic_dG9waWM", INVALID,
         "notify is given twice");
+    bad("video/convert,f_mp4" SAVEAS "|notify,topic_dG9waWM/notify,topic_dG9waWM", INVALID,
+        "notify is given twice");
     bad("video/convert,f_mp4|sys/delete,o_b3V0L2EuZ2lm", INVALID,
         "\"sys/delete\" is not an output stage; allowed: sys/saveas, sys/notify, notify");
 }
