@@ -79,4 +79,28 @@ void api_oss_free(api_req *r);
 /* GET /metrics */
 enum MHD_Result api_metrics(api_req *r);
 
+/* submit.c: storing a new task for any front door. */
+#define API_TASK_TYPE     "MediaConvert"
+#define API_TASK_ID_MAX   64
+#define API_EVENT_ID_MAX  40
+
+/* Who asks for a task, through which front door, and what it may cost. */
+typedef struct api_submit {
+    const char *owner;    /* AccessKeyId, or NULL when unauthenticated */
+    const char *dialect;  /* "imm", "oss" or "ffmpeg" */
+    int64_t timeout_s;    /* its own time limit, 0 = the service's */
+    int64_t credits;      /* charged now, refunded if it fails */
+    int owner_active_max; /* > 0: TaskLimitReached (-EBUSY) when the owner has this many */
+} api_submit;
+
+/*
+ * Validate a CreateMediaConvertTask request object (the job model, every URI inside the
+ * object store, the project, the notification against `conf`) and store it as a new queued
+ * task; the scheduler is woken. On success id and eid hold the task and event ids; the reply
+ * is the caller's. On failure err has the code and message (Throttling.User when the queue
+ * is full, TaskLimitReached from owner_active_max).
+ */
+int api_submit_task(api_req *r, mc_conf *conf, const json_t *req, const api_submit *sub,
+                    char id[API_TASK_ID_MAX], char eid[API_EVENT_ID_MAX], mc_err *err);
+
 #endif

@@ -15,7 +15,7 @@
 #include "mc_log.h"
 #include "mc_time.h"
 
-#define TASK_TYPE "MediaConvert"
+#define TASK_TYPE API_TASK_TYPE
 
 /* Request parameters of CreateMediaConvertTask, in the client's order. */
 static const char *const create_fields[] = {
@@ -72,196 +72,26 @@ static int request_object(imm_ctx *c, json_t **out, mc_err *err)
     return 0;
 }
 
-/*
- * The validated request with its shrunk parameters parsed into nested JSON: what the
- * checks below read, and what TaskRequestDefinition shows (the way IMM documents it; the
- * job model reads either form back). Parsed once, after the job model accepted them.
- */
-static json_t *nested_request(const json_t *req)
-{
-    static const char *const nested[] = {"Sources", "Targets",      "TargetGroups",
-                                         "Tags",    "Notification", "CredentialConfig"};
-    json_t *def = json_deep_copy(req);
-    for (size_t i = 0; def && i < sizeof(nested) / sizeof(nested[0]); i++) {
-        json_t *v = json_object_get(def, nested[i]);
-        if (!json_is_string(v))
-            continue;
-        /* The job model accepted it: what does not parse is an empty ("not set") value. */
-        json_t *parsed = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
-        if (!parsed)
-            continue;
-        if (json_object_set_new(def, nested[i], parsed) < 0) {
-            json_decref(def);
-            return NULL;
-        }
-    }
-    return def;
-}
-
-/* Every "...URI" string under v must name an object in this store (no file://, no escape
- * from the store). Templates ({bucket}...) are checked once expanded, by the engine. */
-static int check_uris(const mc_store *objects, json_t *v, char *path, size_t cap, mc_err *err)
-{
-    size_t len = strlen(path);
-    int rc = 0;
-    if (json_is_object(v)) {
-        const char *key;
-        json_t *item;
-        json_object_foreach(v, key, item)
-        {
-            snprintf(path + len, cap - len, "%s%s", len ? "." : "", key);
-            if (json_is_string(item) && mc_str_ends_with(key, "URI")) {
-                const char *uri = json_string_value(item);
-                if (!*uri)
-                    continue;
-                if (strchr(uri, '{')) {
-                    if (!mc_str_starts_with(uri, "oss://") || strstr(uri, "/../") ||
-                        mc_str_ends_with(uri, "/.."))
-                        rc = mc_err_set(err, -EINVAL, "InvalidArgument",
-                                        "%s: \"%s\" is not an oss://bucket/key URI inside "
-                                        "the store",
-                                        path, uri);
-                } else {
-                    mc_uri u = {0};
-                    rc = mc_uri_resolve(objects, uri, 0, path, &u, err);
-                    mc_uri_clear(&u);
-                }
-            } else {
-                rc = check_uris(objects, item, path, cap, err);
-            }
-            if (rc < 0)
-                break;
-        }
-    } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v) && rc == 0; i++) {
-            snprintf(path + len, cap - len, "[%zu]", i);
-            rc = check_uris(objects, json_array_get(v, i), path, cap, err);
-        }
-    }
-    path[len] = '\0';
-    return rc;
-}
-
-static int check_all_uris(const mc_store *objects, json_t *def, mc_err *err)
-{
-    static const char *const fields[] = {"Sources", "Targets", "TargetGroups", "Notification"};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && rc == 0; i++) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s", fields[i]);
-        rc = check_uris(objects, json_object_get(def, fields[i]), path, sizeof(path), err);
-    }
-    return rc;
-}
-
-static void event_id(char out[40])
-{
-    uuid_t u;
-    uuid_generate_random(u);
-    static const char hex[] = "0123456789ABCDEF";
-    int n = 0;
-    for (int i = 0; i < 14; i++) {
-        out[n++] = hex[u[i] >> 4];
-        out[n++] = hex[u[i] & 15];
-        if (n == 2)
-            out[n++] = '-';
-    }
-    out[n] = '\0';
-}
-
 enum MHD_Result imm_create_media_convert_task(imm_ctx *c)
 {
     api_req *r = c->req;
-    const mc_api_deps *d = &r->api->deps;
     mc_err err = {0};
-    json_t *req = NULL, *def = NULL;
-    mc_job *job = NULL;
-    mc_project proj = {0};
-    char *request_text = NULL, *tags_text = NULL, *note_text = NULL;
-    enum MHD_Result ret;
-    int rc;
-
-    if ((rc = request_object(c, &req, &err)) < 0)
-        goto fail;
-    if ((rc = mc_job_from_json(req, &job, &err)) < 0)
-        goto fail;
-    if (!(def = nested_request(req))) {
-        rc = mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");
-        goto fail;
-    }
-    if ((rc = check_all_uris(d->objects, def, &err)) < 0)
-        goto fail;
-    if ((rc = imm_project_exists(c, job->project_name, &proj, &err)) < 0)
-        goto fail;
-    json_t *note = json_object_get(def, "Notification");
-    if (json_object_size(note) > 0) {
-        note_text = json_dumps(note, JSON_COMPACT);
-        if ((rc = mc_notify_check(mc_conf_notify(c->conf), note_text, &err)) < 0)
-            goto fail;
-    }
-    /* The definition shows the priority the task got, as a number. */
-    if (json_object_get(def, "Priority") &&
-        json_object_set_new(def, "Priority", json_integer(job->priority)) < 0) {
-        rc = mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");
-        goto fail;
-    }
-    json_t *tags = json_object_get(def, "Tags");
-    if (json_object_size(tags) > 0)
-        tags_text = json_dumps(tags, JSON_COMPACT);
-    request_text = json_dumps(def, JSON_COMPACT);
-    if (!request_text) {
-        rc = mc_err_set(&err, -ENOMEM, "InternalError", "out of memory");
-        goto fail;
-    }
-
-    uuid_t u;
-    char uuid_text[37], id[64], eid[40];
-    uuid_generate_random(u);
-    uuid_unparse_lower(u, uuid_text);
-    snprintf(id, sizeof(id), "MediaConvert-%s", uuid_text);
-    event_id(eid);
-    mc_task t = {
-        .id = id,
-        .project = job->project_name,
-        .task_type = TASK_TYPE,
-        .state = MC_TASK_QUEUED,
-        .created_ms = mc_now_ms(),
-        .request = request_text,
-        .tags = tags_text,
-        .user_data = job->user_data,
-        .event_id = eid,
-        .request_id = r->request_id,
-        .notification = note_text,
-        .priority = job->priority,
+    json_t *req = NULL;
+    char id[API_TASK_ID_MAX], eid[API_EVENT_ID_MAX];
+    api_submit sub = {
         /* who asked: usage per access key counts IMM tasks too (no credits) */
         .owner = c->access_key_id[0] ? c->access_key_id : NULL,
         .dialect = "imm",
     };
-    if ((rc = mc_db_task_insert(d->db, &t, &err)) < 0) {
-        if (rc == -EBUSY) {
-            mc_err_clear(&err);
-            mc_err_set(&err, rc, "Throttling.User",
-                       "the task queue is full; retry later ([limits] queue_max)");
-        }
-        goto fail;
-    }
-    mc_sched_kick(d->sched);
-    mc_log(MC_LOG_INFO, "task=%s project=%s priority=%d accepted request=%s", id, t.project,
-           t.priority, r->request_id);
-    ret = api_reply_json(
-        r, MHD_HTTP_OK,
-        json_pack("{s:s, s:s, s:s}", "RequestId", r->request_id, "TaskId", id, "EventId", eid));
-    goto out;
-fail:
-    ret = api_reply_error(r, &err);
-out:
-    free(request_text);
-    free(tags_text);
-    free(note_text);
+    enum MHD_Result ret;
+    if (request_object(c, &req, &err) < 0 || api_submit_task(r, c->conf, req, &sub, id, eid,
+                                                             &err) < 0)
+        ret = api_reply_error(r, &err);
+    else
+        ret = api_reply_json(r, MHD_HTTP_OK,
+                             json_pack("{s:s, s:s, s:s}", "RequestId", r->request_id, "TaskId",
+                                       id, "EventId", eid));
     json_decref(req);
-    json_decref(def);
-    mc_job_free(&job);
-    mc_project_clear(&proj);
     return ret;
 }
 
