@@ -161,7 +161,7 @@ typedef struct mc_output {
     mc_segdir *seg;       /* segmented output, else NULL */
     AVFormatContext *mux;
     mc_ostream *v, *a;
-    bool header_written;
+    bool header_written; /* and the trailer not yet */
 } mc_output;
 
 typedef struct mc_isink mc_isink;

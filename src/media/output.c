@@ -465,8 +465,9 @@ static int receive_packets(mc_engine *e, mc_ostream *os)
     }
 }
 
-/* Segmented video: a key frame on the first frame at or after each multiple of
- * Segment.Duration, where the muxer cuts. */
+/* Segmented video: a key frame where the muxer will cut. The hls muxer cuts at the first
+ * key frame at or after each multiple of Segment.Duration; the dash muxer (with a timeline)
+ * at the first one at least Duration after the previous cut. */
 static void force_key_frame(mc_ostream *os, AVFrame *frame)
 {
     double d = os->out->t->segment.duration;
@@ -474,7 +475,10 @@ static void force_key_frame(mc_ostream *os, AVFrame *frame)
     if (t + 1e-6 < os->next_key)
         return;
     frame->pict_type = AV_PICTURE_TYPE_I;
-    os->next_key = (floor((t + 1e-6) / d) + 1) * d;
+    if (os->out->t->segment.format == MC_SEGMENT_HLS)
+        os->next_key = (floor((t + 1e-6) / d) + 1) * d;
+    else
+        os->next_key = t + d;
 }
 
 int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame)
@@ -525,6 +529,7 @@ int mc_output_finish(mc_engine *e, mc_output *out)
         }
     }
     int rc = av_write_trailer(out->mux);
+    out->header_written = false; /* the muxer is done */
     if (rc < 0)
         return mc_media_error(e, rc, "%s: finishing %s failed", out->field,
                               out->uri);
@@ -566,6 +571,10 @@ void mc_output_free(mc_output *out)
 {
     ostream_free(&out->v);
     ostream_free(&out->a);
+    /* The hls muxer frees the segment it is writing only in its trailer (FFmpeg 5.1):
+     * end it, into the temporary folder that is removed below. */
+    if (out->mux && out->seg && out->header_written)
+        av_write_trailer(out->mux);
     if (out->mux) {
         avio_closep(&out->mux->pb);
         avformat_free_context(out->mux);

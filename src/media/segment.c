@@ -213,10 +213,11 @@ int mc_segment_header_opts(mc_engine *e, const mc_output *out, AVDictionary **op
             rc = av_dict_set(opts, "media_seg_name", media, 0);
         if (rc >= 0)
             rc = av_dict_set(opts, "use_template", "1", 0);
-        /* Without a timeline the muxer cuts at multiples of seg_duration from the start,
-         * where the key frames were forced (with one, it measures from the last cut). */
+        /* A timeline states each segment's exact length (the MPD's total is rounded to a
+         * tenth of a second, which would cut the last frames off); the muxer then cuts
+         * Duration after the previous cut, where the key frames are forced. */
         if (rc >= 0)
-            rc = av_dict_set(opts, "use_timeline", "0", 0);
+            rc = av_dict_set(opts, "use_timeline", "1", 0);
         if (rc >= 0)
             rc = av_dict_set(opts, "dash_segment_type", mp4 ? "mp4" : "webm", 0);
         free(stem);
