@@ -54,6 +54,10 @@ typedef struct mc_output_info {
     char *uri;          /* the output's URI after template expansion */
     char *container;    /* "mp4", "mp3"... ; image outputs: "jpg", "gif", "vtt"... */
     char image[48];     /* image outputs: "Image.Snapshots[0]"; "" for a container target */
+    int group;          /* index into TargetGroups (target_index is then in its Targets),
+                           -1 for an output of Targets */
+    char segment[8];    /* segmented outputs: "hls" or "dash"; uri is the playlist */
+    int segments;       /* segmented outputs: media segments written */
     mc_media_info info; /* the file as written, read back */
 } mc_output_info;
 

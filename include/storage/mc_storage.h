@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "mc_err.h"
@@ -55,6 +56,9 @@ typedef struct mc_uri {
 int mc_uri_resolve(const mc_store *store, const char *uri, unsigned flags, const char *field,
                    mc_uri *out, mc_err *err);
 void mc_uri_clear(mc_uri *uri);
+
+/* Create folder `path` and its missing parents with `mode`. 0 or a negative errno. */
+int mc_storage_mkdirs(const char *path, mode_t mode);
 
 /* An output file being written. */
 typedef struct mc_atomic_file mc_atomic_file;

@@ -105,6 +105,9 @@ int mc_result_add_output(mc_result *res, int target_index, char *uri, char *cont
     o->uri = uri;
     o->container = container;
     o->image[0] = '\0';
+    o->group = -1;
+    o->segment[0] = '\0';
+    o->segments = 0;
     o->info = *info;
     memset(info, 0, sizeof(*info));
     return 0;
@@ -139,6 +142,12 @@ json_t *mc_result_to_json(const mc_result *res)
         rc |= set_new(j, "target", json_integer(out->target_index));
         if (out->image[0])
             rc |= set_new(j, "image", json_string(out->image));
+        if (out->group >= 0)
+            rc |= set_new(j, "group", json_integer(out->group));
+        if (out->segment[0]) {
+            rc |= set_new(j, "segment", json_string(out->segment));
+            rc |= set_new(j, "segments", json_integer(out->segments));
+        }
         if (rc || json_array_append_new(outs, j) < 0)
             goto fail;
     }

@@ -309,12 +309,12 @@ static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const A
     av_channel_layout_uninit(&os->cfg_layout);
     if (os->type == AVMEDIA_TYPE_AUDIO)
         rc = av_channel_layout_copy(&os->cfg_layout, &f->ch_layout);
-    mc_log(MC_LOG_DEBUG, "target %d %s chain: %s", os->out->target_index,
+    mc_log(MC_LOG_DEBUG, "%s: %s chain: %s", os->out->field,
            av_get_media_type_string(os->type), desc);
 out:
     if (rc < 0)
-        mc_media_error(e, rc, "Targets[%d]: cannot build the %s filter chain \"%s\"",
-                       os->out->target_index, av_get_media_type_string(os->type),
+        mc_media_error(e, rc, "%s: cannot build the %s filter chain \"%s\"",
+                       os->out->field, av_get_media_type_string(os->type),
                        desc ? desc : "");
     free(desc);
     avfilter_inout_free(&ins);
@@ -438,7 +438,7 @@ static int pull(mc_engine *e, mc_ostream *os)
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return 0;
         if (rc < 0)
-            return mc_media_error(e, rc, "Targets[%d]: filtering %s failed", os->out->target_index,
+            return mc_media_error(e, rc, "%s: filtering %s failed", os->out->field,
                                   av_get_media_type_string(os->type));
         os->frames_in++;
         rc = os->type == AVMEDIA_TYPE_VIDEO ? handle_video_frame(e, os, f)
@@ -495,8 +495,8 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
     os->last_end = FFMIN(FFMAX(os->last_end, frame->pts + dur), window_end_pts(in, tb));
     rc = av_buffersrc_add_frame_flags(os->src, frame, AV_BUFFERSRC_FLAG_KEEP_REF);
     if (rc < 0)
-        return mc_media_error(e, rc, "Targets[%d]: feeding the %s filter chain failed",
-                              os->out->target_index, av_get_media_type_string(os->type));
+        return mc_media_error(e, rc, "%s: feeding the %s filter chain failed",
+                              os->out->field, av_get_media_type_string(os->type));
     return pull(e, os);
 }
 

@@ -13,6 +13,30 @@
 
 #include <libavutil/time.h>
 
+/* What of a target the engine does not implement yet (NULL: nothing); `field` gets the
+ * field that asks for it. */
+static const char *unsupported_in(const mc_target *t, char *field, size_t size)
+{
+    const mc_target_video *v = &t->video;
+    const char *what = NULL;
+    size_t n = strlen(field);
+    if (!t->uri && !t->n_images)
+        what = "a target without URI and Container";
+    else if (!t->uri)
+        return NULL; /* an image-only target: the rest of it is ignored (spec 1.4) */
+    else if (t->has_subtitle && t->subtitle.has_extract) {
+        snprintf(field + n, size - n, ".Subtitle.ExtractSubtitle");
+        what = "subtitle extraction";
+    } else if (t->has_data || t->has_attached_picture)
+        what = "keeping data streams and attached pictures";
+    else if (t->speed != 1.0 || (t->has_video && v->speed != 1.0))
+        what = "the Speed playback hint";
+    else if (t->has_video && (v->n_watermarks || v->n_delogos || v->has_desensitization ||
+                              v->transcode.video_slim))
+        what = "watermarks, delogo, desensitization and VideoSlim";
+    return what;
+}
+
 /* Request features that later parts of the engine implement. Refused up front, with the
  * field named, so nothing is silently ignored. */
 static int check_supported(mc_engine *e)
@@ -20,10 +44,6 @@ static int check_supported(mc_engine *e)
     const mc_job *job = e->job;
     const char *what = NULL;
     char field[96] = "";
-    if (job->n_target_groups) {
-        snprintf(field, sizeof(field), "TargetGroups");
-        what = "HLS packaging (TargetGroups)";
-    }
     for (size_t i = 0; !what && i < job->n_sources; i++) {
         const mc_source *s = &job->sources[i];
         if (s->attached) {
@@ -35,24 +55,14 @@ static int check_supported(mc_engine *e)
         }
     }
     for (size_t i = 0; !what && i < job->n_targets; i++) {
-        const mc_target *t = &job->targets[i];
-        const mc_target_video *v = &t->video;
         snprintf(field, sizeof(field), "Targets[%zu]", i);
-        if (!t->uri && !t->n_images)
-            what = "a target without URI and Container";
-        else if (!t->uri)
-            continue; /* an image-only target: the rest of it is ignored (spec 1.4) */
-        else if (t->has_segment)
-            what = "segmented output (Segment)";
-        else if (t->has_subtitle && t->subtitle.has_extract)
-            what = "subtitle extraction (Subtitle.ExtractSubtitle)";
-        else if (t->has_data || t->has_attached_picture)
-            what = "keeping data streams and attached pictures";
-        else if (t->speed != 1.0 || (t->has_video && v->speed != 1.0))
-            what = "the Speed playback hint";
-        else if (t->has_video && (v->n_watermarks || v->n_delogos || v->has_desensitization ||
-                                  v->transcode.video_slim))
-            what = "watermarks, delogo, desensitization and VideoSlim";
+        what = unsupported_in(&job->targets[i], field, sizeof(field));
+    }
+    for (size_t g = 0; !what && g < job->n_target_groups; g++) {
+        for (size_t i = 0; !what && i < job->target_groups[g].n_targets; i++) {
+            snprintf(field, sizeof(field), "TargetGroups[%zu].Targets[%zu]", g, i);
+            what = unsupported_in(&job->target_groups[g].targets[i], field, sizeof(field));
+        }
     }
     if (!what)
         return 0;
@@ -491,7 +501,12 @@ static int collect_results(mc_engine *e, mc_result *res)
     for (size_t i = 0; i < e->n_outputs; i++) {
         const mc_output *out = &e->outputs[i];
         mc_media_info info = {0};
-        int rc = mc_probe_file(mc_atomic_tmp_path(out->file), NULL, &info, e->err);
+        char *seg_pl = out->seg ? mc_segment_tmp_playlist(out) : NULL;
+        if (out->seg && !seg_pl)
+            return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+        int rc = mc_probe_file(out->seg ? seg_pl : mc_atomic_tmp_path(out->file), NULL, &info,
+                               e->err);
+        free(seg_pl);
         if (rc < 0)
             return rc;
         char *uri = mc_strdup(out->uri);
@@ -502,6 +517,13 @@ static int collect_results(mc_engine *e, mc_result *res)
             free(container);
             mc_media_info_clear(&info);
             return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+        }
+        mc_output_info *o = &res->outputs[res->n_outputs - 1];
+        o->group = out->group_index;
+        if (out->seg) {
+            snprintf(o->segment, sizeof(o->segment), "%s",
+                     out->t->segment.format == MC_SEGMENT_HLS ? "hls" : "dash");
+            o->segments = out->seg->n_segments;
         }
     }
     return 0;
@@ -575,6 +597,8 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     size_t n_out = 0;
     for (size_t i = 0; i < job->n_targets; i++)
         n_out += job->targets[i].uri != NULL;
+    for (size_t g = 0; g < job->n_target_groups; g++)
+        n_out += job->target_groups[g].n_targets;
     e.outputs = calloc(n_out ? n_out : 1, sizeof(*e.outputs));
     if (!e.pkt || !e.frame || !e.dl || !e.outputs) {
         rc = mc_err_set(err, -ENOMEM, NULL, "out of memory");
@@ -583,9 +607,22 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     for (size_t i = 0; i < job->n_targets; i++) {
         if (!job->targets[i].uri)
             continue;
-        e.outputs[e.n_outputs].t = &job->targets[i];
-        e.outputs[e.n_outputs].target_index = (int)i;
-        e.n_outputs++;
+        mc_output *out = &e.outputs[e.n_outputs++];
+        out->t = &job->targets[i];
+        out->target_index = (int)i;
+        out->group_index = -1;
+        snprintf(out->field, sizeof(out->field), "Targets[%d]", (int)i);
+    }
+    /* The variants of a TargetGroup are outputs like the others: fed from the same decode. */
+    for (size_t g = 0; g < job->n_target_groups; g++) {
+        for (size_t i = 0; i < job->target_groups[g].n_targets; i++) {
+            mc_output *out = &e.outputs[e.n_outputs++];
+            out->t = &job->target_groups[g].targets[i];
+            out->target_index = (int)i;
+            out->group_index = (int)g;
+            snprintf(out->field, sizeof(out->field), "TargetGroups[%d].Targets[%d]", (int)g,
+                     (int)i);
+        }
     }
 
     rc = open_inputs(&e);
@@ -633,10 +670,15 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         rc = collect_results(&e, &res);
     if (rc >= 0)
         rc = mc_images_finish(&e, e.done_len, &res);
+    if (rc >= 0)
+        rc = mc_groups_prepare(&e);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++)
         rc = mc_output_commit(&e, &e.outputs[i]);
     if (rc >= 0)
         rc = mc_images_commit(&e);
+    /* Master playlists last: every variant they name is in place. */
+    if (rc >= 0)
+        rc = mc_groups_commit(&e, &res);
     if (rc < 0)
         goto out;
 
@@ -657,6 +699,7 @@ out:
         mc_output_free(&e.outputs[i]);
     free(e.outputs);
     mc_images_free(&e);
+    mc_groups_free(&e);
     for (size_t i = 0; i < e.n_inputs; i++)
         mc_input_close(&e.inputs[i]);
     free(e.inputs);

@@ -136,17 +136,32 @@ typedef struct mc_ostream {
     AVFrame *frame;   /* scratch */
     AVPacket *pkt;    /* scratch */
     int64_t frames_in, frames_out;
+    double next_key; /* segmented video: output time (s) of the next forced key frame */
 } mc_ostream;
 
+/* A segmented output (Target.Segment): the hls or dash muxer writes the playlist and its
+ * segments into a private temporary folder next to the destination; they are renamed into
+ * place, the playlist last, when every output has been read back (segment.c). */
+typedef struct mc_segdir {
+    char *dir;      /* destination folder */
+    char *tmp;      /* the private temporary folder, NULL before it exists */
+    char *playlist; /* file name of the playlist (.m3u8 / .mpd) */
+    char *stem;     /* segment names start with this */
+    int n_segments; /* media segments written (init segments not counted) */
+} mc_segdir;
+
 typedef struct mc_output {
-    int target_index;
+    int target_index; /* index in Targets, or in its group's Targets */
+    int group_index;  /* index in TargetGroups, -1 for a target of Targets */
+    char field[48];   /* "Targets[2]", "TargetGroups[0].Targets[1]" (error messages) */
     const mc_target *t;
     char *uri;
     char *path;
-    mc_atomic_file *file;
+    mc_atomic_file *file; /* NULL for a segmented output */
+    mc_segdir *seg;       /* segmented output, else NULL */
     AVFormatContext *mux;
     mc_ostream *v, *a;
-    bool header_written;
+    bool header_written; /* and the trailer not yet */
 } mc_output;
 
 typedef struct mc_isink mc_isink;
@@ -170,6 +185,8 @@ typedef struct mc_engine {
     mc_isink **sinks; /* image outputs */
     size_t n_sinks;
     mc_iqueue *iq; /* their thread (image_thread.c), NULL without image outputs */
+    struct mc_master *masters; /* one per TargetGroup (group.c) */
+    size_t n_masters;
     AVPacket *pkt;
     AVFrame *frame;
     int64_t total_len; /* sum of inputs' est_len, AV_TIME_BASE units */
@@ -244,6 +261,31 @@ int mc_output_finish(mc_engine *e, mc_output *out);
 /* Rename the finished temporary file into place. */
 int mc_output_commit(mc_engine *e, mc_output *out);
 void mc_output_free(mc_output *out);
+
+/* segment.c: segmented outputs (HLS and DASH). */
+/* Name the playlist and the segments from the target's expanded URI (`uri`, taken over). */
+int mc_segment_plan(mc_engine *e, mc_output *out, char *uri);
+/* Create the temporary folder and the hls/dash muxer writing into it. */
+int mc_segment_open(mc_engine *e, mc_output *out);
+/* Muxer options of avformat_write_header. */
+int mc_segment_header_opts(mc_engine *e, const mc_output *out, AVDictionary **opts);
+/* The playlist as written, in the temporary folder (read back before the commit). */
+char *mc_segment_tmp_playlist(const mc_output *out);
+/* Count the segments written (after the trailer). */
+int mc_segment_count(mc_engine *e, mc_output *out);
+/* Rename every segment into place, then the playlist; remove the temporary folder. */
+int mc_segment_commit(mc_engine *e, mc_output *out);
+/* Remove the temporary folder and what it holds; free *seg. */
+void mc_segment_free(mc_segdir **seg);
+
+/* group.c: master playlists of TargetGroups. Prepare: measure the variants (written, not
+ * yet committed) and write each master to a temporary file; commit: rename them into place
+ * (after the variants) and list them in `res`. */
+int mc_groups_prepare(mc_engine *e);
+int mc_groups_commit(mc_engine *e, mc_result *res);
+void mc_groups_free(mc_engine *e);
+/* RFC 6381 codec string of an encoded or copied stream ("avc1.64001f"); false if unknown. */
+bool mc_codec_string(const AVCodecParameters *par, char *buf, size_t size);
 
 /* amr.c: AMR-NB through libopencore-amrnb (Debian's FFmpeg has no AMR-NB encoder). */
 int mc_amr_open(int64_t bitrate, int quality, mc_amr_enc **out);

@@ -2,12 +2,14 @@
  * renamed into place only when everything succeeded. */
 #include "media_priv.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <libavcodec/bsf.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/hwcontext.h>
+#include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 
 static int copy_side_data(AVStream *dst, const AVStream *src)
@@ -122,6 +124,15 @@ static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
     if (out->mux->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     int rc = mc_hw_setup_encoder(v->enc_dev, enc, &opts, &v->rate);
+    /* Segments start with the key frames forced at each multiple of Segment.Duration
+     * (mc_output_encode): make them IDR frames where the encoder has the option (libx264,
+     * libx265, NVENC: forced-idr; QSV: forced_idr; VAAPI and libvpx always do). */
+    if (rc >= 0 && out->seg && enc->priv_data) {
+        if (av_opt_find(enc->priv_data, "forced-idr", NULL, 0, 0))
+            rc = av_dict_set(&opts, "forced-idr", "1", 0);
+        else if (av_opt_find(enc->priv_data, "forced_idr", NULL, 0, 0))
+            rc = av_dict_set(&opts, "forced_idr", "1", 0);
+    }
     if (rc >= 0 && v->hw_enc) {
         /* The encoder takes device frames; this frames context tells it their size and
          * content (the chain's frames come from the device scaler's own pool). */
@@ -149,8 +160,8 @@ static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
         mc_log(MC_LOG_DEBUG, "%s ignored option %s", v->codec->name, left->key);
     av_dict_free(&opts);
     if (rc < 0)
-        return mc_media_error(e, rc, "Targets[%d]: cannot open the %s encoder for %dx%d %s",
-                              out->target_index, v->codec->name, v->width, v->height,
+        return mc_media_error(e, rc, "%s: cannot open the %s encoder for %dx%d %s",
+                              out->field, v->codec->name, v->width, v->height,
                               av_get_pix_fmt_name(v->pix_fmt));
     os->enc_tb = enc->time_base;
     AVStream *st = avformat_new_stream(out->mux, NULL);
@@ -229,8 +240,8 @@ static int open_audio_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
     if (!a->codec) { /* AMR-NB */
         rc = mc_amr_open(a->bitrate, a->quality, &os->amr);
         if (rc < 0)
-            return mc_media_error(e, rc, "Targets[%d]: cannot open the AMR-NB encoder",
-                                  out->target_index);
+            return mc_media_error(e, rc, "%s: cannot open the AMR-NB encoder",
+                                  out->field);
         st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
         st->codecpar->codec_id = AV_CODEC_ID_AMR_NB;
         st->codecpar->sample_rate = a->sample_rate;
@@ -257,8 +268,8 @@ static int open_audio_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
         if (rc < 0) {
             char layout[64];
             av_channel_layout_describe(&a->layout, layout, sizeof(layout));
-            return mc_media_error(e, rc, "Targets[%d]: cannot open the %s encoder for %d Hz %s",
-                                  out->target_index, a->codec->name, a->sample_rate, layout);
+            return mc_media_error(e, rc, "%s: cannot open the %s encoder for %d Hz %s",
+                                  out->field, a->codec->name, a->sample_rate, layout);
         }
         os->frame_size = enc->frame_size > 0 ? enc->frame_size : 1024;
         rc = avcodec_parameters_from_context(st->codecpar, enc);
@@ -274,10 +285,13 @@ static int open_audio_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
 int mc_output_open(mc_engine *e, mc_output *out)
 {
     const char *muxer = mc_container_muxer(out->t->container);
-    int rc = avformat_alloc_output_context2(&out->mux, NULL, muxer, NULL);
-    if (rc < 0)
-        return mc_media_error(e, rc, "Targets[%d]: cannot create a %s muxer", out->target_index,
-                              muxer);
+    int rc;
+    if (out->seg) {
+        if ((rc = mc_segment_open(e, out)) < 0)
+            return rc;
+    } else if ((rc = avformat_alloc_output_context2(&out->mux, NULL, muxer, NULL)) < 0) {
+        return mc_media_error(e, rc, "%s: cannot create a %s muxer", out->field, muxer);
+    }
     const mc_input *primary = &e->inputs[e->align];
     if (out->t->strip_metadata)
         out->mux->flags |= AVFMT_FLAG_BITEXACT;
@@ -296,10 +310,12 @@ int mc_output_open(mc_engine *e, mc_output *out)
         else
             rc = open_audio_encoder(e, out, os);
         if (rc < 0)
-            return mc_media_error(e, rc, "Targets[%d]: cannot set up the %s stream",
-                                  out->target_index, av_get_media_type_string(os->type));
+            return mc_media_error(e, rc, "%s: cannot set up the %s stream",
+                                  out->field, av_get_media_type_string(os->type));
     }
 
+    if (out->seg)
+        return 0; /* the segmenter opens its files itself, in its temporary folder */
     rc = mc_atomic_open(out->path, &out->file, e->err);
     if (rc < 0)
         return rc;
@@ -310,7 +326,7 @@ int mc_output_open(mc_engine *e, mc_output *out)
         return AVERROR(ENOMEM);
     rc = avio_open(&out->mux->pb, out->mux->url, AVIO_FLAG_WRITE);
     if (rc < 0)
-        return mc_media_error(e, rc, "Targets[%d]: cannot write %s", out->target_index, out->uri);
+        return mc_media_error(e, rc, "%s: cannot write %s", out->field, out->uri);
     return 0;
 }
 
@@ -319,13 +335,18 @@ int mc_output_write_header(mc_engine *e, mc_output *out)
     AVDictionary *opts = NULL;
     enum mc_container c = out->t->container;
     /* Web players start sooner when the index comes first. */
-    if (c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV)
+    int rc = 0;
+    if (out->seg)
+        rc = mc_segment_header_opts(e, out, &opts);
+    else if (c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV)
         av_dict_set(&opts, "movflags", "+faststart", 0);
-    int rc = avformat_write_header(out->mux, &opts);
+    if (rc < 0)
+        return rc;
+    rc = avformat_write_header(out->mux, &opts);
     av_dict_free(&opts);
     if (rc < 0)
-        return mc_media_error(e, rc, "Targets[%d]: cannot start writing %s (%s)",
-                              out->target_index, out->uri, mc_container_name(c));
+        return mc_media_error(e, rc, "%s: cannot start writing %s (%s)",
+                              out->field, out->uri, mc_container_name(c));
     out->header_written = true;
     return 0;
 }
@@ -335,7 +356,7 @@ static int write_packet(mc_engine *e, mc_ostream *os, AVPacket *pkt)
     pkt->stream_index = os->st->index;
     int rc = av_interleaved_write_frame(os->out->mux, pkt);
     if (rc < 0)
-        return mc_media_error(e, rc, "Targets[%d]: writing %s failed", os->out->target_index,
+        return mc_media_error(e, rc, "%s: writing %s failed", os->out->field,
                               os->out->uri);
     return 0;
 }
@@ -375,7 +396,7 @@ static void repair_timestamps(mc_ostream *os, AVPacket *p)
 static bool before_window(mc_ostream *os, const mc_input *in, const AVPacket *p)
 {
     enum mc_container c = os->out->t->container;
-    if (in->win_start <= 0 || c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV)
+    if (in->win_start <= 0 || (!os->out->seg && (c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV)))
         return false;
     if (p->pts == AV_NOPTS_VALUE)
         return !os->copy_started;
@@ -419,8 +440,8 @@ int mc_output_copy_packet(mc_engine *e, mc_ostream *os, const mc_input *in, AVPa
                 rc = write_packet(e, os, p);
             }
         }
-        return rc < 0 ? mc_media_error(e, rc, "Targets[%d]: preparing copied %s failed",
-                                       os->out->target_index, av_get_media_type_string(os->type))
+        return rc < 0 ? mc_media_error(e, rc, "%s: preparing copied %s failed",
+                                       os->out->field, av_get_media_type_string(os->type))
                       : 0;
     }
     repair_timestamps(os, p);
@@ -435,8 +456,8 @@ static int receive_packets(mc_engine *e, mc_ostream *os)
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return 0;
         if (rc < 0)
-            return mc_media_error(e, rc, "Targets[%d]: encoding %s failed",
-                                  os->out->target_index, av_get_media_type_string(os->type));
+            return mc_media_error(e, rc, "%s: encoding %s failed",
+                                  os->out->field, av_get_media_type_string(os->type));
         av_packet_rescale_ts(os->pkt, os->enc_tb, os->st->time_base);
         rc = write_packet(e, os, os->pkt);
         if (rc < 0)
@@ -444,23 +465,41 @@ static int receive_packets(mc_engine *e, mc_ostream *os)
     }
 }
 
+/* Segmented video: a key frame where the muxer will cut. The hls muxer cuts at the first
+ * key frame at or after each multiple of Segment.Duration; the dash muxer (with a timeline)
+ * at the first one at least Duration after the previous cut. */
+static void force_key_frame(mc_ostream *os, AVFrame *frame)
+{
+    double d = os->out->t->segment.duration;
+    double t = (double)frame->pts * av_q2d(os->enc_tb);
+    if (t + 1e-6 < os->next_key)
+        return;
+    frame->pict_type = AV_PICTURE_TYPE_I;
+    if (os->out->t->segment.format == MC_SEGMENT_HLS)
+        os->next_key = (floor((t + 1e-6) / d) + 1) * d;
+    else
+        os->next_key = t + d;
+}
+
 int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame)
 {
     if (frame)
         os->frames_out++;
+    if (frame && os->out->seg && os->type == AVMEDIA_TYPE_VIDEO && frame->pts != AV_NOPTS_VALUE)
+        force_key_frame(os, frame);
     if (os->amr) {
         if (!frame)
             return 0;
         int rc = mc_amr_encode(os->amr, frame, os->pkt);
         if (rc < 0)
-            return mc_media_error(e, rc, "Targets[%d]: AMR-NB encoding failed",
-                                  os->out->target_index);
+            return mc_media_error(e, rc, "%s: AMR-NB encoding failed",
+                                  os->out->field);
         av_packet_rescale_ts(os->pkt, os->enc_tb, os->st->time_base);
         return write_packet(e, os, os->pkt);
     }
     int rc = avcodec_send_frame(os->enc, frame);
     if (rc < 0 && rc != AVERROR_EOF)
-        return mc_media_error(e, rc, "Targets[%d]: encoding %s failed", os->out->target_index,
+        return mc_media_error(e, rc, "%s: encoding %s failed", os->out->field,
                               av_get_media_type_string(os->type));
     return receive_packets(e, os);
 }
@@ -472,17 +511,17 @@ int mc_output_finish(mc_engine *e, mc_output *out)
         mc_ostream *os = streams[i];
         if (os && os->copy && os->frames_out == 0)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
-                              "Targets[%d]: no %s of the source can be copied within the "
+                              "%s: no %s of the source can be copied within the "
                               "requested time range (a copy starts at a keyframe); set a codec "
                               "to transcode it",
-                              out->target_index, os->type == AVMEDIA_TYPE_VIDEO ? "keyframe" : "audio");
+                              out->field, os->type == AVMEDIA_TYPE_VIDEO ? "keyframe" : "audio");
         if (!os || os->copy)
             continue;
         if (os->frames_out == 0)
             return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
-                              "Targets[%d]: the sources have no %s within the requested time "
+                              "%s: the sources have no %s within the requested time "
                               "range",
-                              out->target_index, av_get_media_type_string(os->type));
+                              out->field, av_get_media_type_string(os->type));
         if (os->enc) {
             int rc = mc_output_encode(e, os, NULL);
             if (rc < 0)
@@ -490,18 +529,23 @@ int mc_output_finish(mc_engine *e, mc_output *out)
         }
     }
     int rc = av_write_trailer(out->mux);
+    out->header_written = false; /* the muxer is done */
     if (rc < 0)
-        return mc_media_error(e, rc, "Targets[%d]: finishing %s failed", out->target_index,
+        return mc_media_error(e, rc, "%s: finishing %s failed", out->field,
                               out->uri);
+    if (out->seg)
+        return mc_segment_count(e, out);
     rc = avio_closep(&out->mux->pb);
     if (rc < 0)
-        return mc_media_error(e, rc, "Targets[%d]: closing %s failed", out->target_index,
+        return mc_media_error(e, rc, "%s: closing %s failed", out->field,
                               out->uri);
     return 0;
 }
 
 int mc_output_commit(mc_engine *e, mc_output *out)
 {
+    if (out->seg)
+        return mc_segment_commit(e, out);
     return mc_atomic_commit(&out->file, e->err);
 }
 
@@ -527,12 +571,17 @@ void mc_output_free(mc_output *out)
 {
     ostream_free(&out->v);
     ostream_free(&out->a);
+    /* The hls muxer frees the segment it is writing only in its trailer (FFmpeg 5.1):
+     * end it, into the temporary folder that is removed below. */
+    if (out->mux && out->seg && out->header_written)
+        av_write_trailer(out->mux);
     if (out->mux) {
         avio_closep(&out->mux->pb);
         avformat_free_context(out->mux);
         out->mux = NULL;
     }
     mc_atomic_abort(&out->file);
+    mc_segment_free(&out->seg);
     mc_freep(&out->uri);
     mc_freep(&out->path);
 }

@@ -230,7 +230,7 @@ static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcod
     const mc_video_transcode *tv =
         t->has_video && t->video.has_transcode ? &t->video.transcode : &defaults;
     char field[96];
-    snprintf(field, sizeof(field), "Targets[%d].Video.TranscodeVideo", out->target_index);
+    snprintf(field, sizeof(field), "%s.Video.TranscodeVideo", out->field);
     const AVStream *st = ref->fmt->streams[ref->vst];
 
     enum AVPixelFormat want = requested_pix_fmt(tv->pixel_format);
@@ -397,7 +397,7 @@ static int plan_audio(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_acod
     const mc_audio_transcode *ta =
         t->has_audio && t->audio.has_transcode ? &t->audio.transcode : &defaults;
     char field[96];
-    snprintf(field, sizeof(field), "Targets[%d].Audio.TranscodeAudio", out->target_index);
+    snprintf(field, sizeof(field), "%s.Audio.TranscodeAudio", out->field);
     mc_aplan *a = &os->a;
     a->acodec = ac;
     a->quality = ta->quality;
@@ -527,12 +527,17 @@ int mc_expand_uri(mc_engine *e, const char *tmpl, const char *field, int64_t ind
 static int plan_uri(mc_engine *e, mc_output *out, const char *resolution)
 {
     char field[64];
-    snprintf(field, sizeof(field), "Targets[%d].URI", out->target_index);
-    const char *ext = mc_container_ext(out->t->container);
+    snprintf(field, sizeof(field), "%s.URI", out->field);
+    const mc_target *t = out->t;
+    const char *ext = !t->has_segment                       ? mc_container_ext(t->container)
+                      : t->segment.format == MC_SEGMENT_HLS ? "m3u8"
+                                                            : "mpd";
     char *uri = NULL;
-    int rc = mc_expand_uri(e, out->t->uri, field, 1, ext, resolution, &uri);
+    int rc = mc_expand_uri(e, t->uri, field, 1, ext, resolution, &uri);
     if (rc < 0)
         return rc;
+    if (t->has_segment)
+        return mc_segment_plan(e, out, uri);
     if (!mc_uri_has_extension(uri)) {
         char *u = mc_asprintf("%s.%s", uri, ext);
         free(uri);
@@ -552,8 +557,8 @@ static int plan_uri(mc_engine *e, mc_output *out, const char *resolution)
     for (size_t i = 0; i < e->n_outputs && &e->outputs[i] != out; i++)
         if (e->outputs[i].path && strcmp(e->outputs[i].path, out->path) == 0)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
-                              "%s: %s is also the output of Targets[%d]", field, out->uri,
-                              e->outputs[i].target_index);
+                              "%s: %s is also the output of %s", field, out->uri,
+                              e->outputs[i].field);
     return 0;
 }
 
@@ -655,7 +660,7 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
         int index = video ? in->vst : in->ast;
         if (index < 0)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
-                              "Targets[%d]: nothing to copy from Sources[0]", out->target_index);
+                              "%s: nothing to copy from Sources[0]", out->field);
         if (copy_possible(in, index, t->container, ofmt)) {
             os->copy = true;
             os->copy_index = index;
@@ -669,9 +674,9 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
             else
                 mc_container_acodecs_text(t->container, allowed, sizeof(allowed));
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
-                              "Targets[%d].%s.Transcode%s.Codec: copy cannot put %s %s into %s; "
+                              "%s.%s.Transcode%s.Codec: copy cannot put %s %s into %s; "
                               "allowed: %s",
-                              out->target_index, video ? "Video" : "Audio",
+                              out->field, video ? "Video" : "Audio",
                               video ? "Video" : "Audio", codec, video ? "video" : "audio",
                               mc_container_name(t->container), allowed);
         }
@@ -679,8 +684,8 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
          * codec, the container's usual codec is used instead. */
         vc = video ? (int)mc_container_default_vcodec(t->container)
                    : (int)mc_container_default_acodec(t->container);
-        mc_log(MC_LOG_INFO, "Targets[%d]: %s cannot carry %s %s; encoding %s instead",
-               out->target_index, mc_container_name(t->container), codec,
+        mc_log(MC_LOG_INFO, "%s: %s cannot carry %s %s; encoding %s instead",
+               out->field, mc_container_name(t->container), codec,
                video ? "video" : "audio",
                video ? mc_vcodec_name(vc) : mc_acodec_name(vc));
     }
@@ -696,8 +701,8 @@ int mc_plan_outputs(mc_engine *e)
                                                      NULL);
         if (!ofmt)
             return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                              "Targets[%d].Container: this build cannot write %s",
-                              out->target_index, mc_container_name(out->t->container));
+                              "%s.Container: this build cannot write %s",
+                              out->field, mc_container_name(out->t->container));
         int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO);
         if (rc >= 0)
             rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO);
@@ -705,9 +710,9 @@ int mc_plan_outputs(mc_engine *e)
             return rc;
         if (!out->v && !out->a)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
-                              "Targets[%d]: nothing to write: the sources have no %s stream for "
+                              "%s: nothing to write: the sources have no %s stream for "
                               "%s",
-                              out->target_index,
+                              out->field,
                               mc_container_is_audio_only(out->t->container) ? "audio"
                                                                            : "audio or video",
                               mc_container_name(out->t->container));

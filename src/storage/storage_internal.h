@@ -21,7 +21,5 @@ void mc_storage_quote(char *dst, size_t cap, const char *s);
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when s does not start one. */
 size_t mc_storage_utf8_len(const unsigned char *s);
 
-/* Create folder `path` and its missing parents with `mode`. 0 or a negative errno. */
-int mc_storage_mkdirs(const char *path, mode_t mode);
 
 #endif
