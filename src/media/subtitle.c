@@ -192,8 +192,7 @@ static int open_added(mc_engine *e, mc_input *in, size_t j)
     return 0;
 }
 
-static sub_out *out_new(mc_engine *e, int target_index, int track, sub_feed **feeds,
-                        size_t n_feeds)
+static sub_out *out_new(mc_engine *e, int target_index, int track, sub_feed **feeds, size_t n_feeds)
 {
     mc_subs *s = e->subs;
     sub_out **p = realloc(s->outs, (s->n_outs + 1) * sizeof(*p));
@@ -263,8 +262,7 @@ static int plan_container(mc_engine *e, size_t oi, int track, sub_feed **feeds, 
         return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                           "%s: the %s subtitle of %s cannot be converted to %s, the subtitle "
                           "the other sources give track %d",
-                          field, avcodec_get_name(id), bad->field, avcodec_get_name(codec),
-                          track);
+                          field, avcodec_get_name(id), bad->field, avcodec_get_name(codec), track);
     }
     sub_out *o = out_new(e, out->target_index, track, feeds, n);
     if (!o)
@@ -287,8 +285,10 @@ static int plan_extract(mc_engine *e, int ti, int track, sub_feed **feeds, size_
     const sub_feed *bad = unconvertible(feeds, n, codec);
     if (bad) {
         if (!named && bad->stream >= 0) {
-            mc_log(MC_LOG_INFO, "%s: the %s subtitle of %s is a picture, not text: not "
-                   "extracted", field, avcodec_get_name(bad->par->codec_id), bad->field);
+            mc_log(MC_LOG_INFO,
+                   "%s: the %s subtitle of %s is a picture, not text: not "
+                   "extracted",
+                   field, avcodec_get_name(bad->par->codec_id), bad->field);
             return 0;
         }
         return mc_err_set(e->err, -EINVAL, "InvalidArgument",
@@ -348,8 +348,8 @@ static bool listed(const mc_target *t, unsigned i)
 static size_t select_streams(const mc_target *t, const mc_input *in, int *sel)
 {
     size_t n = 0;
-    bool all = t->has_subtitle &&
-               (t->subtitle.stream.n == 0 || mc_streams_all(&t->subtitle.stream));
+    bool all =
+        t->has_subtitle && (t->subtitle.stream.n == 0 || mc_streams_all(&t->subtitle.stream));
     for (unsigned i = 0; i < in->fmt->nb_streams; i++) {
         const AVCodecParameters *par = in->fmt->streams[i]->codecpar;
         if (par->codec_type != AVMEDIA_TYPE_SUBTITLE || par->codec_id == AV_CODEC_ID_NONE)
@@ -386,8 +386,8 @@ static int plan_target(mc_engine *e, int ti, sub_feed **feeds, int *sel)
             oi = (long)i;
     if ((oi < 0 || t->subtitle.disable) && !t->subtitle.has_extract)
         return 0;
-    bool named = t->has_subtitle && t->subtitle.stream.n > 0 &&
-                 !mc_streams_all(&t->subtitle.stream);
+    bool named =
+        t->has_subtitle && t->subtitle.stream.n > 0 && !mc_streams_all(&t->subtitle.stream);
     /* Embedded tracks: the k-th selected stream of every input. */
     int track = 0, rc = 0;
     for (size_t k = 0;; k++) {

@@ -174,9 +174,8 @@ static int write_packet(mc_engine *e, sub_out *o, AVPacket *pkt, int64_t start, 
 {
     pkt->stream_index = o->st->index;
     pkt->pts = pkt->dts = av_rescale_q(start, AV_TIME_BASE_Q, o->st->time_base);
-    pkt->duration = end != AV_NOPTS_VALUE
-                        ? av_rescale_q(end, AV_TIME_BASE_Q, o->st->time_base) - pkt->pts
-                        : 0;
+    pkt->duration =
+        end != AV_NOPTS_VALUE ? av_rescale_q(end, AV_TIME_BASE_Q, o->st->time_base) - pkt->pts : 0;
     pkt->pos = -1;
     o->packets++;
     int rc = av_interleaved_write_frame(o->mux, pkt);

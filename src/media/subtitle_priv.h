@@ -16,9 +16,9 @@
 #include "media_priv.h"
 
 typedef struct sub_feed {
-    mc_input *in;   /* whose place on the timeline the cues follow */
-    int stream;     /* embedded: stream index in in->fmt; added: -1 */
-    AVFormatContext *fmt; /* added: the file's demuxer (owned) */
+    mc_input *in;           /* whose place on the timeline the cues follow */
+    int stream;             /* embedded: stream index in in->fmt; added: -1 */
+    AVFormatContext *fmt;   /* added: the file's demuxer (owned) */
     AVCodecParameters *par; /* owned copy */
     AVRational tb;
     int64_t offset;       /* TimeOffset, AV_TIME_BASE units */
@@ -27,18 +27,18 @@ typedef struct sub_feed {
     char *uri;            /* added: the file's URI */
     AVPacket **pkts;      /* added: every packet of the file */
     size_t n_pkts;
-    AVCodecContext *dec;  /* opened at planning when an out converts this feed */
+    AVCodecContext *dec; /* opened at planning when an out converts this feed */
 } sub_feed;
 
 typedef struct sub_out {
     int target_index;
-    int track;          /* index among the target's subtitle tracks */
-    int output;         /* index in e->outputs; -1 for an extracted file */
+    int track;  /* index among the target's subtitle tracks */
+    int output; /* index in e->outputs; -1 for an extracted file */
     char field[96];
     sub_feed **feeds; /* what plays in this track (borrowed) */
     size_t n_feeds;
     enum AVCodecID codec;
-    AVCodecContext *enc; /* NULL when every feed is copied */
+    AVCodecContext *enc;  /* NULL when every feed is copied */
     AVFormatContext *mux; /* extracted file: owned; container output: its muxer */
     AVStream *st;
     /* extracted file */

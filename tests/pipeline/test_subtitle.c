@@ -305,7 +305,10 @@ static void selection(void **state)
            "\"Subtitle\":{\"Stream\":[0,7]}},"
            "{\"URI\":\"oss://output/sub/sel/all.mkv\",\"Container\":\"mkv\","
            "\"Subtitle\":{\"Stream\":[101]}},"
-           "{\"URI\":\"oss://output/sub/sel/none.ts\",\"Container\":\"ts\"}]");
+           "{\"URI\":\"oss://output/sub/sel/none.ts\",\"Container\":\"ts\"},"
+           "{\"URI\":\"oss://output/sub/sel/offx.mkv\",\"Container\":\"mkv\","
+           "\"Subtitle\":{\"DisableSubtitle\":true,\"ExtractSubtitle\":{\"Format\":\"srt\","
+           "\"URI\":\"oss://output/sub/sel/offx\"}}}]");
     sub_file f;
     t_file t;
     assert_true(read_subs(t_path("output/sub/sel/off.mkv"), &f));
@@ -316,6 +319,10 @@ static void selection(void **state)
     assert_true(read_subs(t_path("output/sub/sel/s7.mkv"), &f));
     assert_int_equal(f.n, 0);
     expect_cues("output/sub/sel/all.mkv", "ass", 1, 0);
+    /* DisableSubtitle keeps it out of the container; ExtractSubtitle still extracts */
+    assert_true(read_subs(t_path("output/sub/sel/offx.mkv"), &f));
+    assert_int_equal(f.n, 0);
+    expect_cues("output/sub/sel/offx_0.srt", "subrip", 1, 0);
     /* kept only by default: a ts target leaves it out instead of failing */
     assert_true(read_subs(t_path("output/sub/sel/none.ts"), &f));
     assert_int_equal(f.n, 0);
@@ -328,7 +335,8 @@ static void concat_window(void **state)
     (void)state;
     run_ok("\"Sources\":[{\"URI\":\"@/friday.mp4\",\"StartTime\":1,"
            "\"Subtitles\":[{\"URI\":\"@/friday.vtt\"}]},"
-           "{\"URI\":\"@/friday.mp4\",\"Duration\":5.5,\"Subtitles\":[{\"URI\":\"@/subtitles.srt\"}]}],"
+           "{\"URI\":\"@/friday.mp4\",\"Duration\":5.5,\"Subtitles\":[{\"URI\":\"@/"
+           "subtitles.srt\"}]}],"
            "\"Targets\":[{\"URI\":\"oss://output/sub/concat.mkv\",\"Container\":\"mkv\","
            "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"Resolution\":\"160x120\"}},"
            "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]");
@@ -363,21 +371,22 @@ static void concat_window(void **state)
 static void errors(void **state)
 {
     (void)state;
-    expect_failure("\"Sources\":[{\"URI\":\"@/friday.mp4\",\"Subtitles\":[{\"URI\":\"@/friday.vtt\"}]}],"
-                   "\"Targets\":[{\"URI\":\"oss://output/sub/err/e1.mp4\",\"Container\":\"mp4\"},"
-                   "{\"URI\":\"oss://output/sub/err/e1.ts\",\"Container\":\"ts\"}]",
-                   "InvalidArgument", "Sources[0].Subtitles[0].URI", "mp4, mov, mkv, webm",
-                   "output/sub/err/e1.ts");
+    expect_failure(
+        "\"Sources\":[{\"URI\":\"@/friday.mp4\",\"Subtitles\":[{\"URI\":\"@/friday.vtt\"}]}],"
+        "\"Targets\":[{\"URI\":\"oss://output/sub/err/e1.mp4\",\"Container\":\"mp4\"},"
+        "{\"URI\":\"oss://output/sub/err/e1.ts\",\"Container\":\"ts\"}]",
+        "InvalidArgument", "Sources[0].Subtitles[0].URI", "mp4, mov, mkv, webm",
+        "output/sub/err/e1.ts");
     assert_false(t_exists(t_path("output/sub/err/e1.mp4")));
     expect_failure("\"Sources\":[{\"URI\":\"@/sample_with_ass_subtitles.mkv\"}],"
                    "\"Targets\":[{\"URI\":\"oss://output/sub/err/e2.flv\",\"Container\":\"flv\","
                    "\"Subtitle\":{\"Stream\":[2]}}]",
                    "InvalidArgument", "Targets[0].Subtitle.Stream", "mp4, mov, mkv, webm",
                    "output/sub/err/e2.flv");
-    expect_failure("\"Sources\":[{\"URI\":\"@/friday.mp4\",\"Subtitles\":[{\"URI\":\"@/nope.srt\"}]}],"
-                   "\"Targets\":[{\"URI\":\"oss://output/sub/err/e3.mp4\",\"Container\":\"mp4\"}]",
-                   "ResourceNotFound", "Sources[0].Subtitles[0].URI", NULL,
-                   "output/sub/err/e3.mp4");
+    expect_failure(
+        "\"Sources\":[{\"URI\":\"@/friday.mp4\",\"Subtitles\":[{\"URI\":\"@/nope.srt\"}]}],"
+        "\"Targets\":[{\"URI\":\"oss://output/sub/err/e3.mp4\",\"Container\":\"mp4\"}]",
+        "ResourceNotFound", "Sources[0].Subtitles[0].URI", NULL, "output/sub/err/e3.mp4");
     expect_failure("\"Sources\":[{\"URI\":\"@/friday.mp4\"},"
                    "{\"URI\":\"@/friday.mp4\",\"Subtitles\":[{\"URI\":\"@/t-rex-roar.mp3\"}]}],"
                    "\"Targets\":[{\"URI\":\"oss://output/sub/err/e4.mkv\",\"Container\":\"mkv\","
