@@ -144,10 +144,10 @@ static int open_added(mc_engine *e, mc_input *in, size_t j)
         return mc_err_set(e->err, -ENOENT, "ResourceNotFound", "%s: %s does not exist", f->field,
                           f->uri);
     }
-    mc_io_guard guard = {.root = uri.scheme == MC_URI_OSS ? mc_store_root(e->opts->store) : NULL};
-    rc = mc_open_demuxer(&f->fmt, uri.path, &guard);
+    f->guard.root = uri.scheme == MC_URI_OSS ? mc_store_root(e->opts->store) : NULL;
+    rc = mc_open_demuxer(&f->fmt, uri.path, &f->guard);
     mc_uri_clear(&uri);
-    if (rc < 0 && guard.refused)
+    if (rc < 0 && f->guard.refused)
         return mc_err_set(e->err, -EPERM, "InvalidArgument",
                           "%s: %s refers to files outside the object store", f->field, f->uri);
     if (rc < 0)

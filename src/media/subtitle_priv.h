@@ -19,6 +19,7 @@ typedef struct sub_feed {
     mc_input *in;           /* whose place on the timeline the cues follow */
     int stream;             /* embedded: stream index in in->fmt; added: -1 */
     AVFormatContext *fmt;   /* added: the file's demuxer (owned) */
+    mc_io_guard guard;      /* added: confines it to the store */
     AVCodecParameters *par; /* owned copy */
     AVRational tb;
     int64_t offset;       /* TimeOffset, AV_TIME_BASE units */

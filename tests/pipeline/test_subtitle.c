@@ -110,12 +110,21 @@ static char *req(const char *tmpl)
     return out;
 }
 
-static void run_ok(const char *tmpl)
+/* Run a request that must succeed; its result into *out when given. */
+static void run_ok_res(const char *tmpl, mc_result *out)
 {
     char *json = req(tmpl);
     mc_result res = t_run_ok(json);
-    mc_result_clear(&res);
     free(json);
+    if (out)
+        *out = res;
+    else
+        mc_result_clear(&res);
+}
+
+static void run_ok(const char *tmpl)
+{
+    run_ok_res(tmpl, NULL);
 }
 
 static void expect_failure(const char *tmpl, const char *code, const char *needle,
@@ -167,6 +176,45 @@ static void added_vtt_into_mp4(void **state)
     for (int i = 0; i < 5; i++)
         expect_near(f.s[0].start[i], src.s[0].start[i] + 1.5, 0.002, "cue start");
     expect_near(f.s[0].start[0], 1.5, 0.002, "first cue");
+
+    /* That mov_text as a source: copied into mp4, converted to srt for mkv. */
+    run_ok("\"Sources\":[{\"URI\":\"oss://output/sub/friday.mp4\"}],"
+           "\"Targets\":[{\"URI\":\"oss://output/sub/mt.mkv\",\"Container\":\"mkv\"},"
+           "{\"URI\":\"oss://output/sub/mt.mp4\",\"Container\":\"mp4\"}]");
+    sub_file mkv, mp4;
+    assert_true(read_subs(t_path("output/sub/mt.mkv"), &mkv));
+    assert_true(read_subs(t_path("output/sub/mt.mp4"), &mp4));
+    assert_int_equal(mkv.n, 1);
+    assert_string_equal(mkv.s[0].codec, "subrip");
+    assert_string_equal(mkv.s[0].lang, "eng");
+    assert_int_equal(mkv.s[0].cues, 5);
+    assert_string_equal(mp4.s[0].codec, "mov_text");
+    assert_int_equal(mp4.s[0].cues, 5);
+    for (int i = 0; i < 5; i++) {
+        expect_near(mkv.s[0].start[i], f.s[0].start[i], 0.002, "srt from mov_text");
+        expect_near(mp4.s[0].start[i], f.s[0].start[i], 0.002, "mov_text copied");
+    }
+}
+
+/* Source.StartTime cuts the embedded cue (0-0.5 s) to the window: 0-0.25 s. */
+static void start_time(void **state)
+{
+    (void)state;
+    run_ok("\"Sources\":[{\"URI\":\"@/sample_with_ass_subtitles.mkv\",\"StartTime\":0.25}],"
+           "\"Targets\":[{\"URI\":\"oss://output/sub/start.mkv\",\"Container\":\"mkv\","
+           "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"Resolution\":\"320x214\"}},"
+           "\"Audio\":{\"DisableAudio\":true}}]");
+    sub_file f;
+    t_file t;
+    assert_true(read_subs(t_path("output/sub/start.mkv"), &f));
+    assert_true(t_read(t_path("output/sub/start.mkv"), &t));
+    /* the window starts at 0 (its first picture is shown a little later, at the first
+     * frame of the source after 0.25 s) */
+    assert_true(t.video.start >= 0 && t.video.start < 0.05);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.s[0].cues, 1);
+    expect_near(f.s[0].start[0], 0, 0.002, "cue start");
+    expect_near(f.s[0].end[0], 0.25, 0.002, "cue end");
 }
 
 /* The ASS stream of an MKV: kept as ASS in mkv, converted to mov_text in mp4, by default. */
@@ -252,14 +300,33 @@ static void expect_cues(const char *key, const char *codec, int cues, double fir
 static void extract(void **state)
 {
     (void)state;
-    run_ok("\"Sources\":[{\"URI\":\"@/sample_with_ass_subtitles.mkv\"}],"
-           "\"Targets\":[{\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"srt\","
-           "\"URI\":\"oss://output/sub/x/mkv\"}}},"
-           "{\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"vtt\","
-           "\"URI\":\"oss://output/sub/x/mkv\"}}},"
-           "{\"URI\":\"oss://output/sub/x/out.mkv\",\"Container\":\"mkv\","
-           "\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"ass\","
-           "\"URI\":\"oss://output/sub/x/mkv\"}}}]");
+    mc_result res;
+    run_ok_res("\"Sources\":[{\"URI\":\"@/sample_with_ass_subtitles.mkv\"}],"
+               "\"Targets\":[{\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"srt\","
+               "\"URI\":\"oss://output/sub/x/mkv\"}}},"
+               "{\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"vtt\","
+               "\"URI\":\"oss://output/sub/x/mkv\"}}},"
+               "{\"URI\":\"oss://output/sub/x/out.mkv\",\"Container\":\"mkv\","
+               "\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"ass\","
+               "\"URI\":\"oss://output/sub/x/mkv\"}}}]",
+               &res);
+    /* the result lists every file: the mkv and the three extracted ones */
+    assert_int_equal(res.n_outputs, 4);
+    int found = 0;
+    for (size_t i = 0; i < res.n_outputs; i++) {
+        const mc_output_info *o = &res.outputs[i];
+        if (!strcmp(o->uri, "oss://output/sub/x/mkv_0.srt")) {
+            assert_int_equal(o->target_index, 0);
+            assert_string_equal(o->container, "srt");
+            assert_int_equal(o->info.n_streams, 1);
+            assert_string_equal(o->info.streams[0].type, "subtitle");
+            found++;
+        }
+        found += !strcmp(o->uri, "oss://output/sub/x/mkv_0.vtt") && o->target_index == 1;
+        found += !strcmp(o->uri, "oss://output/sub/x/mkv_0.ass") && o->target_index == 2;
+    }
+    assert_int_equal(found, 3);
+    mc_result_clear(&res);
     expect_cues("output/sub/x/mkv_0.srt", "subrip", 1, 0);
     expect_cues("output/sub/x/mkv_0.vtt", "webvtt", 1, 0);
     expect_cues("output/sub/x/mkv_0.ass", "ass", 1, 0);
@@ -410,6 +477,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(added_vtt_into_mp4),
         cmocka_unit_test(embedded_ass),
+        cmocka_unit_test(start_time),
         cmocka_unit_test(added_srt_and_ass_into_mkv),
         cmocka_unit_test(extract),
         cmocka_unit_test(selection),
