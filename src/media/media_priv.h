@@ -303,7 +303,7 @@ int mc_subs_plan(mc_engine *e);
 int mc_subs_add_streams(mc_engine *e, mc_output *out);
 /* Start the ExtractSubtitle files. */
 int mc_subs_open_files(mc_engine *e);
-/* Whether subtitles are read from this input (its whole window must then be read). */
+/* Whether subtitle tracks need this input read in full (no sparse reading for images). */
 bool mc_subs_reads(const mc_engine *e, const mc_input *in);
 /* `in` starts at output time e->done_len: write the cues of its added files. */
 int mc_subs_begin_input(mc_engine *e, mc_input *in);

@@ -359,6 +359,23 @@ static void extract(void **state)
     assert_false(t_has_temp(t_path("output/sub/y")));
 }
 
+/* A snapshot and an extraction in one target without URI: the snapshot alone would stop
+ * reading after the first picture of the first source; the second source's file is still
+ * extracted where that source plays. */
+static void extract_with_images(void **state)
+{
+    (void)state;
+    run_ok("\"Sources\":[{\"URI\":\"@/friday.mp4\",\"Duration\":2},"
+           "{\"URI\":\"@/friday.mp4\",\"Subtitles\":[{\"URI\":\"@/subtitles.srt\"}]}],"
+           "\"Targets\":[{\"Image\":{\"Snapshots\":[{\"Format\":\"jpg\","
+           "\"URI\":\"oss://output/sub/img/s.jpg\",\"Number\":1}]},"
+           "\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"srt\","
+           "\"URI\":\"oss://output/sub/img/sub\"}}}]");
+    assert_true(t_exists(t_path("output/sub/img/s.jpg")));
+    /* cues at 0, 2 and 5 s of the 6.17 s second source, which starts at 2 s */
+    expect_cues("output/sub/img/sub_0.srt", "subrip", 3, 2.0);
+}
+
 /* DisableSubtitle, Stream naming the subtitle stream, a stream that is none, all. */
 static void selection(void **state)
 {
@@ -480,6 +497,7 @@ int main(void)
         cmocka_unit_test(start_time),
         cmocka_unit_test(added_srt_and_ass_into_mkv),
         cmocka_unit_test(extract),
+        cmocka_unit_test(extract_with_images),
         cmocka_unit_test(selection),
         cmocka_unit_test(concat_window),
         cmocka_unit_test(errors),
