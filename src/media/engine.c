@@ -15,18 +15,18 @@
 
 /* What of a target the engine does not implement yet (NULL: nothing); `field` gets the
  * field that asks for it. */
-static const char *unsupported_in(const mc_target *t, char *field, size_t size)
+static const char *unsupported_in(const mc_target *t, bool in_group, char *field, size_t size)
 {
     const mc_target_video *v = &t->video;
     const char *what = NULL;
     size_t n = strlen(field);
-    if (!t->uri && !t->n_images)
+    if (!t->uri && !t->n_images && !(t->has_subtitle && t->subtitle.has_extract))
         what = "a target without URI and Container";
     else if (!t->uri)
-        return NULL; /* an image-only target: the rest of it is ignored (spec 1.4) */
-    else if (t->has_subtitle && t->subtitle.has_extract) {
+        return NULL; /* an image or extraction target: the rest is ignored (spec 1.4) */
+    else if (in_group && t->has_subtitle && t->subtitle.has_extract) {
         snprintf(field + n, size - n, ".Subtitle.ExtractSubtitle");
-        what = "subtitle extraction";
+        what = "subtitle renditions in a TargetGroup";
     } else if (t->has_data || t->has_attached_picture)
         what = "keeping data streams and attached pictures";
     else if (t->speed != 1.0 || (t->has_video && v->speed != 1.0))
@@ -49,19 +49,16 @@ static int check_supported(mc_engine *e)
         if (s->attached) {
             snprintf(field, sizeof(field), "Sources[%zu].Attached", i);
             what = "attached streams";
-        } else if (s->n_subtitles) {
-            snprintf(field, sizeof(field), "Sources[%zu].Subtitles", i);
-            what = "adding subtitle files";
         }
     }
     for (size_t i = 0; !what && i < job->n_targets; i++) {
         snprintf(field, sizeof(field), "Targets[%zu]", i);
-        what = unsupported_in(&job->targets[i], field, sizeof(field));
+        what = unsupported_in(&job->targets[i], false, field, sizeof(field));
     }
     for (size_t g = 0; !what && g < job->n_target_groups; g++) {
         for (size_t i = 0; !what && i < job->target_groups[g].n_targets; i++) {
             snprintf(field, sizeof(field), "TargetGroups[%zu].Targets[%zu]", g, i);
-            what = unsupported_in(&job->target_groups[g].targets[i], field, sizeof(field));
+            what = unsupported_in(&job->target_groups[g].targets[i], true, field, sizeof(field));
         }
     }
     if (!what)
@@ -332,7 +329,7 @@ static int run_input(mc_engine *e, mc_input *in)
     AVPacket *pkt = e->pkt;
     bool v_done = in->vst < 0, a_done = in->ast < 0;
     /* Only image outputs read this input: they may skip what they don't use. */
-    bool sparse = e->n_outputs == 0 && in->vdec;
+    bool sparse = e->n_outputs == 0 && in->vdec && !mc_subs_reads(e, in);
     int rc = 0;
     mc_demux_errors_reset();
     while (rc >= 0) {
@@ -361,6 +358,8 @@ static int run_input(mc_engine *e, mc_input *in)
         const AVStream *st = in->fmt->streams[idx];
         if (idx != in->vst && idx != in->ast) {
             track_packet(in, pkt, st, false);
+            if (st->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE)
+                rc = mc_subs_packet(e, in, pkt);
             av_packet_unref(pkt);
             continue;
         }
@@ -630,16 +629,24 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         rc = mc_plan_outputs(&e);
     if (rc >= 0)
         rc = mc_images_plan(&e);
+    if (rc >= 0)
+        rc = mc_subs_plan(&e);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
         rc = mc_output_open(&e, &e.outputs[i]);
         if (rc >= 0)
+            rc = mc_subs_add_streams(&e, &e.outputs[i]);
+        if (rc >= 0)
             rc = mc_output_write_header(&e, &e.outputs[i]);
     }
+    if (rc >= 0)
+        rc = mc_subs_open_files(&e);
     for (size_t k = 0; rc >= 0 && k < e.n_inputs; k++) {
         mc_input *in = &e.inputs[k];
         rc = mc_input_open_decoders(&e, in);
         if (rc >= 0)
             rc = mc_input_seek(&e, in);
+        if (rc >= 0)
+            rc = mc_subs_begin_input(&e, in);
         if (rc >= 0)
             rc = run_input(&e, in);
         if (rc >= 0)
@@ -669,11 +676,15 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     if (rc >= 0)
         rc = collect_results(&e, &res);
     if (rc >= 0)
+        rc = mc_subs_finish(&e, &res);
+    if (rc >= 0)
         rc = mc_images_finish(&e, e.done_len, &res);
     if (rc >= 0)
         rc = mc_groups_prepare(&e);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++)
         rc = mc_output_commit(&e, &e.outputs[i]);
+    if (rc >= 0)
+        rc = mc_subs_commit(&e);
     if (rc >= 0)
         rc = mc_images_commit(&e);
     /* Master playlists last: every variant they name is in place. */
@@ -700,6 +711,7 @@ out:
     free(e.outputs);
     mc_images_free(&e);
     mc_groups_free(&e);
+    mc_subs_free(&e);
     for (size_t i = 0; i < e.n_inputs; i++)
         mc_input_close(&e.inputs[i]);
     free(e.inputs);

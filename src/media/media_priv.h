@@ -166,6 +166,7 @@ typedef struct mc_output {
 
 typedef struct mc_isink mc_isink;
 typedef struct mc_iqueue mc_iqueue;
+typedef struct mc_subs mc_subs;
 
 typedef struct mc_engine {
     const mc_job *job;
@@ -187,6 +188,7 @@ typedef struct mc_engine {
     mc_iqueue *iq; /* their thread (image_thread.c), NULL without image outputs */
     struct mc_master *masters; /* one per TargetGroup (group.c) */
     size_t n_masters;
+    mc_subs *subs; /* subtitle tracks and extracted files (subtitle.c), NULL: none */
     AVPacket *pkt;
     AVFrame *frame;
     int64_t total_len; /* sum of inputs' est_len, AV_TIME_BASE units */
@@ -334,6 +336,25 @@ int mc_images_sync(mc_engine *e);
 int mc_images_finish(mc_engine *e, int64_t end, mc_result *res);
 int mc_images_commit(mc_engine *e);
 void mc_images_free(mc_engine *e);
+
+/* subtitle.c: subtitle streams of the sources and Source.Subtitles files, into container
+ * outputs and ExtractSubtitle files. */
+/* Open the added files and decide every target's subtitle tracks (after mc_plan_outputs). */
+int mc_subs_plan(mc_engine *e);
+/* Add the target's subtitle streams to an opened output, before its header is written. */
+int mc_subs_add_streams(mc_engine *e, mc_output *out);
+/* Start the ExtractSubtitle files. */
+int mc_subs_open_files(mc_engine *e);
+/* Whether subtitle tracks need this input read in full (no sparse reading for images). */
+bool mc_subs_reads(const mc_engine *e, const mc_input *in);
+/* `in` starts at output time e->done_len: write the cues of its added files. */
+int mc_subs_begin_input(mc_engine *e, mc_input *in);
+/* A packet of a subtitle stream of `in` (ignored when no target takes that stream). */
+int mc_subs_packet(mc_engine *e, mc_input *in, const AVPacket *pkt);
+/* Finish the ExtractSubtitle files and list them in `res`. */
+int mc_subs_finish(mc_engine *e, mc_result *res);
+int mc_subs_commit(mc_engine *e);
+void mc_subs_free(mc_engine *e);
 
 /* Whether the task has been asked to stop. */
 bool mc_engine_canceled(const mc_engine *e);
