@@ -99,49 +99,43 @@ static bool selectable(const AVStream *st, enum AVMediaType type)
     return type != AVMEDIA_TYPE_VIDEO || !(st->disposition & AV_DISPOSITION_ATTACHED_PIC);
 }
 
-/* The absolute index of the k-th (from 0) selectable stream of `type`, or -1. */
-static int nth_stream(const AVFormatContext *fmt, enum AVMediaType type, int64_t k)
+/* The first selectable stream of `type`, or -1. */
+static int first_stream(const AVFormatContext *fmt, enum AVMediaType type)
 {
     for (unsigned i = 0; i < fmt->nb_streams; i++)
-        if (selectable(fmt->streams[i], type) && k-- == 0)
+        if (selectable(fmt->streams[i], type))
             return (int)i;
     return -1;
 }
 
-static int count_streams(const AVFormatContext *fmt, enum AVMediaType type)
+/* What one target's Stream list picks in this input: how many streams of `type` it names
+ * that exist (values over 100 mean all of them), and the lowest. */
+static int picked_streams(const AVFormatContext *fmt, enum AVMediaType type, const mc_streams *sel,
+                          int *lowest)
 {
-    int n = 0;
-    for (unsigned i = 0; i < fmt->nb_streams; i++)
-        n += selectable(fmt->streams[i], type);
-    return n;
-}
-
-/* What one target's Stream list picks in this input: the type-relative indexes that exist
- * (values over 100 mean all streams), as a bit set of at most 64 streams, and how many. */
-static uint64_t picked_streams(const AVFormatContext *fmt, enum AVMediaType type,
-                               const mc_streams *sel, int *count)
-{
-    int n = count_streams(fmt, type);
-    uint64_t set = 0;
-    for (size_t i = 0; i < sel->n; i++) {
-        int64_t k = sel->index[i];
-        if (k > 100)
-            set |= n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
-        else if (k >= 0 && k < n && k < 64)
-            set |= UINT64_C(1) << k;
+    int count = 0;
+    *lowest = -1;
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        if (!selectable(fmt->streams[i], type))
+            continue;
+        bool named = mc_streams_all(sel);
+        for (size_t k = 0; k < sel->n && !named; k++)
+            named = sel->index[k] == (int64_t)i;
+        if (!named)
+            continue;
+        if (count++ == 0)
+            *lowest = (int)i;
     }
-    *count = 0;
-    for (uint64_t s = set; s; s &= s - 1)
-        (*count)++;
-    return set;
+    return count;
 }
 
 /*
  * The stream of `type` this input feeds its targets with: the one each target's Stream
- * selects. Stream indexes count streams of that type (0 is the first video stream, wherever
- * it sits in the file); indexes the file does not have are ignored, and an empty selection
- * means the first stream. An output carries one stream of each type, and the input is
- * decoded once for every target, so targets must agree.
+ * selects. Indexes are the file's stream indexes, as ffprobe and IMM's media info number
+ * them (the same as Subtitle.Stream); indexes that are not a stream of that type are
+ * ignored, and an empty selection means the first stream of the type. An output carries one
+ * stream of each type, and the input is decoded once for every target, so targets (those of
+ * TargetGroups too) must agree.
  */
 static int select_stream(mc_engine *e, const mc_input *in, enum AVMediaType type, int *out)
 {
@@ -150,11 +144,25 @@ static int select_stream(mc_engine *e, const mc_input *in, enum AVMediaType type
     const char *kind = video ? "Video" : "Audio";
     char field[64];
     mc_input_field(in, field, sizeof(field));
-    int chosen = -1;    /* type-relative index picked so far */
-    size_t chooser = 0; /* the target that picked it */
-    bool explicit = false;
-    for (size_t i = 0; i < job->n_targets; i++) {
-        const mc_target *t = &job->targets[i];
+    int first = first_stream(in->fmt, type);
+    int chosen = -2;       /* stream picked so far (-2: none yet) */
+    char chooser[64] = ""; /* the target that picked it */
+    size_t n_all = job->n_targets;
+    for (size_t g = 0; g < job->n_target_groups; g++)
+        n_all += job->target_groups[g].n_targets;
+    for (size_t i = 0, g = 0, gi = 0; i < n_all; i++) {
+        const mc_target *t;
+        char name[64];
+        if (i < job->n_targets) {
+            t = &job->targets[i];
+            snprintf(name, sizeof(name), "Targets[%zu]", i);
+        } else {
+            while (gi >= job->target_groups[g].n_targets)
+                g++, gi = 0;
+            t = &job->target_groups[g].targets[gi];
+            snprintf(name, sizeof(name), "TargetGroups[%zu].Targets[%zu]", g, gi);
+            gi++;
+        }
         if (!t->uri)
             continue; /* image-only targets take the video the others take */
         const mc_streams *sel = video ? &t->video.stream : &t->audio.stream;
@@ -165,33 +173,27 @@ static int select_stream(mc_engine *e, const mc_input *in, enum AVMediaType type
                         : !t->has_audio || (!t->audio.disable && t->audio.has_transcode);
         if (!on)
             continue;
-        int count = 0;
-        uint64_t set = sel->n ? picked_streams(in->fmt, type, sel, &count) : 0;
+        int k = first;
+        int count = sel->n ? picked_streams(in->fmt, type, sel, &k) : 1;
         bool mixing = !video && t->audio.mixing;
         if (count > 1)
             return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                              "Targets[%zu].%s.Stream: selects %d %s streams of %s (%s); this "
-                              "version puts one %s stream in an output%s; allowed: one index "
-                              "of 0 to %d",
-                              i, kind, count, video ? "video" : "audio", field, in->uri,
+                              "%s.%s.Stream: selects %d %s streams of %s (%s); this version "
+                              "puts one %s stream in an output%s; allowed: one stream index",
+                              name, kind, count, video ? "video" : "audio", field, in->uri,
                               video ? "video" : "audio",
-                              mixing ? " and cannot mix several yet (FilterAudio.Mixing)" : "",
-                              count_streams(in->fmt, type) - 1);
-        int k = count ? __builtin_ctzll(set) : 0; /* nothing that exists: the first */
-        if (chosen >= 0 && k != chosen)
+                              mixing ? " and cannot mix several yet (FilterAudio.Mixing)" : "");
+        if (count == 0)
+            k = first; /* nothing that exists: the first */
+        if (chosen != -2 && k != chosen)
             return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                              "Targets[%zu].%s.Stream: selects %s stream %d of %s while "
-                              "Targets[%zu] selects stream %d; allowed: the same stream in "
-                              "every target",
-                              i, kind, video ? "video" : "audio", k, field, chooser, chosen);
+                              "%s.%s.Stream: selects stream %d of %s while %s takes stream "
+                              "%d; allowed: the same stream in every target",
+                              name, kind, k, field, chooser, chosen);
         chosen = k;
-        chooser = i;
-        explicit |= count > 0;
+        snprintf(chooser, sizeof(chooser), "%s", name);
     }
-    *out = nth_stream(in->fmt, type, chosen >= 0 ? chosen : 0);
-    if (explicit)
-        mc_log(MC_LOG_DEBUG, "%s: %s stream %d (file stream %d) selected", field, kind, chosen,
-               *out);
+    *out = chosen != -2 ? chosen : first;
     return 0;
 }
 

@@ -234,6 +234,22 @@ static int plan_container(mc_engine *e, size_t oi, int track, sub_feed **feeds, 
 {
     mc_output *out = &e->outputs[oi];
     const mc_target *t = out->t;
+    if (t->has_segment) {
+        /* HLS carries subtitles as WebVTT renditions beside the media playlist, DASH as
+         * adaptation sets: neither is written yet. */
+        bool added = feeds[0]->stream < 0;
+        if (!added && !named) {
+            mc_log(MC_LOG_INFO, "Targets[%d]: segmented output carries no subtitle stream; %s "
+                   "left out", out->target_index, feeds[0]->field);
+            return 0;
+        }
+        return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                          "%s: subtitle streams in segmented output (Targets[%d].Segment) are "
+                          "not available yet; allowed: Targets[%d].Subtitle.ExtractSubtitle to "
+                          "write them beside the playlist, or Subtitle.DisableSubtitle",
+                          added ? feeds[0]->field : "Subtitle.Stream", out->target_index,
+                          out->target_index);
+    }
     enum AVCodecID src = feeds[0]->par->codec_id;
     enum AVCodecID codec = container_codec(t->container, src);
     const sub_feed *bad = codec == AV_CODEC_ID_NONE ? feeds[0] : unconvertible(feeds, n, codec);
@@ -382,7 +398,7 @@ static int plan_target(mc_engine *e, int ti, sub_feed **feeds, int *sel)
     const mc_target *t = &e->job->targets[ti];
     long oi = -1;
     for (size_t i = 0; i < e->n_outputs; i++)
-        if (e->outputs[i].target_index == ti)
+        if (e->outputs[i].target_index == ti && e->outputs[i].group_index < 0)
             oi = (long)i;
     if ((oi < 0 || t->subtitle.disable) && !t->subtitle.has_extract)
         return 0;

@@ -1,6 +1,7 @@
 /*
- * Stream selection (Video.Stream, Audio.Stream): indexes count the streams of their type,
- * indexes a file does not have are ignored, and what cannot be done is refused by name.
+ * Stream selection (Video.Stream, Audio.Stream): indexes are the file's stream indexes (as
+ * ffprobe and Subtitle.Stream number them), indexes that are not a stream of the type are
+ * ignored, and what cannot be done is refused by name.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,17 +47,18 @@ static void first_by_default(void **state)
     assert_int_equal(f.audio.channels, 2);
 }
 
-/* [1] is the second stream of the type (file streams 2 and 3 here), copied or encoded. */
+/* multi.mkv holds video 0, audio 1, video 2, audio 3: [2] and [3] are the second ones,
+ * copied or encoded. */
 static void second_streams(void **state)
 {
     (void)state;
     mc_result res =
         t_run_ok(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/sel1.mkv\",\"Container\":\"mkv\","
-                           "\"Video\":{\"Stream\":[1],\"TranscodeVideo\":{\"Codec\":\"copy\"}},"
-                           "\"Audio\":{\"Stream\":[1],\"TranscodeAudio\":{\"Codec\":\"copy\"}}},"
+                           "\"Video\":{\"Stream\":[2],\"TranscodeVideo\":{\"Codec\":\"copy\"}},"
+                           "\"Audio\":{\"Stream\":[3],\"TranscodeAudio\":{\"Codec\":\"copy\"}}},"
                            "{\"URI\":\"oss://output/sel1.mp4\",\"Container\":\"mp4\","
-                           "\"Video\":{\"Stream\":[1],\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
-                           "\"Audio\":{\"Stream\":[1],\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"));
+                           "\"Video\":{\"Stream\":[2],\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
+                           "\"Audio\":{\"Stream\":[3],\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"));
     mc_result_clear(&res);
     t_file f;
     assert_true(t_read(t_path("output/sel1.mkv"), &f));
@@ -81,7 +83,7 @@ static void missing_and_all(void **state)
     mc_result res = t_run_ok(
         REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/sel7.mkv\",\"Container\":\"mkv\","
                   "\"Video\":{\"Stream\":[7],\"TranscodeVideo\":{\"Codec\":\"copy\"}},"
-                  "\"Audio\":{\"Stream\":[7,1],\"TranscodeAudio\":{\"Codec\":\"copy\"}}}]"));
+                  "\"Audio\":{\"Stream\":[7,3],\"TranscodeAudio\":{\"Codec\":\"copy\"}}}]"));
     mc_result_clear(&res);
     t_file f;
     assert_true(t_read(t_path("output/sel7.mkv"), &f));
@@ -98,9 +100,10 @@ static void missing_and_all(void **state)
     assert_true(f.video.present);
 }
 
-/* Indexes count streams of their type: friday.mp4 has its audio as file stream 0 and its
- * video as file stream 1, and Video.Stream [0] is still its video. */
-static void type_relative_on_real_media(void **state)
+/* friday.mp4 has its audio as file stream 0 and its video as file stream 1: Video.Stream
+ * [1] and Audio.Stream [0] name them; Video.Stream [0] names no video stream, so it is
+ * ignored and the first video stream is used. */
+static void file_indexes_on_real_media(void **state)
 {
     (void)state;
     if (!t_media_dir())
@@ -110,9 +113,12 @@ static void type_relative_on_real_media(void **state)
     snprintf(json, sizeof(json),
              REQ("\"Sources\":[{\"URI\":\"file://%s/friday.mp4\"}],"
                  "\"Targets\":[{\"URI\":\"oss://output/friday_v0.mp4\",\"Container\":\"mp4\","
-                 "\"Video\":{\"Stream\":[0],\"TranscodeVideo\":{\"Codec\":\"h264\","
+                 "\"Video\":{\"Stream\":[1],\"TranscodeVideo\":{\"Codec\":\"h264\","
                  "\"Resolution\":\"320x240\"}},\"Audio\":{\"Stream\":[0],"
-                 "\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
+                 "\"TranscodeAudio\":{\"Codec\":\"aac\"}}},"
+                 "{\"URI\":\"oss://output/friday_v1.mkv\",\"Container\":\"mkv\","
+                 "\"Video\":{\"Stream\":[0],\"TranscodeVideo\":{\"Codec\":\"copy\"}},"
+                 "\"Audio\":{\"Stream\":[1],\"TranscodeAudio\":{\"Codec\":\"copy\"}}}]"),
              dir);
     mc_result res = t_run_ok(json);
     mc_result_clear(&res);
@@ -121,6 +127,10 @@ static void type_relative_on_real_media(void **state)
     assert_int_equal(f.video.width, 320);
     assert_int_equal(f.video.height, 240);
     assert_string_equal(f.audio.codec, "aac");
+    assert_int_equal(f.audio.sample_rate, 44100);
+    /* the indexes that name no stream of the type were ignored: both streams are there */
+    assert_true(t_read(t_path("output/friday_v1.mkv"), &f));
+    assert_int_equal(f.video.width, 640);
     assert_int_equal(f.audio.sample_rate, 44100);
 }
 
@@ -134,19 +144,19 @@ static void refused(void **state)
                    "Targets[0].Audio.Stream: selects 2 audio streams of Sources[0]",
                    "output/r1.mkv");
     expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r2.mkv\",\"Container\":"
-                             "\"mkv\",\"Audio\":{\"Stream\":[0,1],\"FilterAudio\":{\"Mixing\":"
+                             "\"mkv\",\"Audio\":{\"Stream\":[1,3],\"FilterAudio\":{\"Mixing\":"
                              "true},\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
                    "cannot mix several yet (FilterAudio.Mixing)", "output/r2.mkv");
     expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r3.mkv\",\"Container\":"
-                             "\"mkv\",\"Video\":{\"Stream\":[0,1],"
+                             "\"mkv\",\"Video\":{\"Stream\":[0,2],"
                              "\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
                    "Targets[0].Video.Stream: selects 2 video streams", "output/r3.mkv");
     expect_failure(REQ(MULTI
                        "\"Targets\":[{\"URI\":\"oss://output/r4.mkv\",\"Container\":"
                        "\"mkv\"},{\"URI\":\"oss://output/r5.mkv\",\"Container\":\"mkv\","
-                       "\"Video\":{\"Stream\":[1],\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
-                   "Targets[1].Video.Stream: selects video stream 1 of Sources[0] while "
-                   "Targets[0] selects stream 0",
+                       "\"Video\":{\"Stream\":[2],\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
+                   "Targets[1].Video.Stream: selects stream 2 of Sources[0] while Targets[0] "
+                   "takes stream 0",
                    "output/r4.mkv");
 }
 
@@ -154,7 +164,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(first_by_default), cmocka_unit_test(second_streams),
-        cmocka_unit_test(missing_and_all),  cmocka_unit_test(type_relative_on_real_media),
+        cmocka_unit_test(missing_and_all),  cmocka_unit_test(file_indexes_on_real_media),
         cmocka_unit_test(refused),
     };
     mc_media_init_logging();

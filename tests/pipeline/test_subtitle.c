@@ -489,6 +489,29 @@ static void errors(void **state)
     assert_false(t_has_temp(t_path("output/sub/err")));
 }
 
+/* Segmented output carries no subtitle stream yet: an embedded one kept only by default is
+ * left out (the playlist is written), an added file is refused by name, and extraction
+ * beside the playlist works. */
+static void segmented(void **state)
+{
+    (void)state;
+    run_ok("\"Sources\":[{\"URI\":\"@/sample_with_ass_subtitles.mkv\"}],"
+           "\"Targets\":[{\"URI\":\"oss://output/sub/seg/v\",\"Container\":\"mp4\","
+           "\"Segment\":{\"Format\":\"hls\",\"Duration\":1},"
+           "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
+           "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\"}},"
+           "\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"vtt\","
+           "\"URI\":\"oss://output/sub/seg/v\"}}}]");
+    assert_true(t_exists(t_path("output/sub/seg/v.m3u8")));
+    expect_cues("output/sub/seg/v_0.vtt", "webvtt", 1, 0.0);
+    expect_failure(
+        "\"Sources\":[{\"URI\":\"@/friday.mp4\",\"Subtitles\":[{\"URI\":\"@/friday.vtt\"}]}],"
+        "\"Targets\":[{\"URI\":\"oss://output/sub/seg/f\",\"Container\":\"ts\","
+        "\"Segment\":{\"Format\":\"hls\",\"Duration\":2}}]",
+        "InvalidArgument", "Sources[0].Subtitles[0]", "Targets[0].Segment",
+        "output/sub/seg/f.m3u8");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +521,7 @@ int main(void)
         cmocka_unit_test(added_srt_and_ass_into_mkv),
         cmocka_unit_test(extract),
         cmocka_unit_test(extract_with_images),
+        cmocka_unit_test(segmented),
         cmocka_unit_test(selection),
         cmocka_unit_test(concat_window),
         cmocka_unit_test(errors),
