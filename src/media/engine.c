@@ -49,11 +49,21 @@ static int check_supported(mc_engine *e)
             what = "subtitle extraction (Subtitle.ExtractSubtitle)";
         else if (t->has_data || t->has_attached_picture)
             what = "keeping data streams and attached pictures";
-        else if (t->speed != 1.0 || (t->has_video && v->speed != 1.0))
-            what = "the Speed playback hint";
-        else if (t->has_video && (v->stream.n || v->n_watermarks || v->n_delogos ||
-                                  v->has_desensitization || v->transcode.video_slim))
-            what = "video stream selection, watermarks, delogo, desensitization and VideoSlim";
+        else if (t->has_video && v->has_desensitization)
+            /* Not "later": these are what the appliance will not do. */
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "Targets[%zu].Video.FilterVideo.Desensitization: face and licence "
+                              "plate blurring needs detection models this service does not "
+                              "have; remove Desensitization (Delogos blur fixed rectangles)",
+                              i);
+        else if (t->has_video && v->transcode.video_slim)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "Targets[%zu].Video.TranscodeVideo.VideoSlim: 1 (narrowband HD, "
+                              "a proprietary encoder tuning) is not offered by this service; "
+                              "allowed: 0",
+                              i);
+        else if (t->has_video && v->stream.n)
+            what = "video stream selection";
         else if (t->has_audio && (a->stream.n || a->mixing))
             what = "audio stream selection and mixing";
     }
@@ -596,6 +606,8 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         rc = mc_plan_outputs(&e);
     if (rc >= 0)
         rc = mc_images_plan(&e);
+    for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++)
+        rc = mc_overlay_plan(&e, &e.outputs[i]);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
         rc = mc_output_open(&e, &e.outputs[i]);
         if (rc >= 0)
