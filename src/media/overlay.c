@@ -6,7 +6,8 @@
  * - Text watermarks: drawtext with a font file found through fontconfig (Source Han, which
  *   Debian ships as Noto Sans/Serif CJK; DejaVu when those are absent), expansion off.
  * - File watermarks (PNG or MOV/APNG): a movie source, scaled, overlaid. A still picture
- *   is shown for the whole time range; an animated one loops for as long as it is shown.
+ *   is shown for the whole time range; an animated one plays once, then its last frame
+ *   stays.
  * - Delogos: the rectangle is cut out, shrunk to 16-pixel cells and blown up again without
  *   interpolation (a mosaic), and overlaid back in place.
  *
@@ -383,12 +384,13 @@ static int file_filter(mc_buf *b, const mc_watermark *m, const mc_wm_res *r, siz
     int rc = put_quoted(b, r->path);
     if (rc < 0)
         return rc;
-    /* An animation loops for as long as it is shown, starting with its first frame when it
-     * appears; a still picture is one frame that the overlay repeats. */
+    /* An animation plays once from when it appears, then its last frame stays (the movie
+     * source's own looping restarts timestamps, which the overlay would wait out forever);
+     * a still picture is one frame that the overlay repeats. */
     mc_buf_printf(b,
-                  ":loop=%d,setpts=PTS-STARTPTS+%.6f/TB,scale=%d:%d[mc_wm%zu_w];"
+                  ":loop=1,setpts=PTS-STARTPTS+%.6f/TB,scale=%d:%d[mc_wm%zu_w];"
                   "[mc_wm%zu_m][mc_wm%zu_w]overlay=x=%d:y=%d:format=%s:eof_action=repeat",
-                  r->still ? 1 : 0, FFMAX(0, m->start_time - t0), r->w, r->h, i, i, i, x, y, ofmt);
+                  FFMAX(0, m->start_time - t0), r->w, r->h, i, i, i, x, y, ofmt);
     put_enable(b, m->start_time, m->duration, t0);
     return 0;
 }

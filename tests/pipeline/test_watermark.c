@@ -289,6 +289,34 @@ static void png_watermark_scaled_by_fraction(void **state)
     pics_free(&p);
 }
 
+/* A MOV watermark plays once (white for 0.5 s, black for 0.5 s), then its last frame
+ * stays. */
+static void mov_watermark_plays_once(void **state)
+{
+    (void)state;
+    pics p = run_pics("mov", "\"Watermarks\":[{\"Type\":\"file\","
+                             "\"URI\":\"oss://fixtures/wm_anim.mov\",\"Dx\":8,\"Dy\":8}]");
+    int white = 0, black = 0;
+    for (int k = 0; k < p.n; k++) {
+        if (fabs(p.t[k] - 0.5) < 0.1)
+            continue;
+        int y = p.y[k][24 * W + 24];
+        if (p.t[k] < 0.5) {
+            if (y < 230)
+                fail_msg("t %.3f: luma %d, want white", p.t[k], y);
+            white++;
+        } else {
+            if (y > 25)
+                fail_msg("t %.3f: luma %d, want black", p.t[k], y);
+            black++;
+        }
+    }
+    assert_true(white >= 10 && black >= 60);
+    diff d = compare(&p, 0, 0);
+    assert_true(d.x0 >= 8 && d.y0 >= 8 && d.x1 <= 40 && d.y1 <= 40);
+    pics_free(&p);
+}
+
 /* ---- delogo ---- */
 
 static void check_mosaic(const pics *p, int x, int y, int w, int h)
@@ -461,10 +489,15 @@ int main(void)
     /* As in test_hw.c: lavapipe stays loaded so LeakSanitizer can name it. */
     (void)dlopen("libvulkan_lvp.so", RTLD_NOW | RTLD_NODELETE);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(text_at_each_corner), cmocka_unit_test(text_time_range),
-        cmocka_unit_test(text_is_escaped),     cmocka_unit_test(png_watermark_scaled_by_fraction),
-        cmocka_unit_test(delogo_pixels),       cmocka_unit_test(delogo_fractions),
-        cmocka_unit_test(speed_is_metadata),   cmocka_unit_test(refusals),
+        cmocka_unit_test(text_at_each_corner),
+        cmocka_unit_test(text_time_range),
+        cmocka_unit_test(text_is_escaped),
+        cmocka_unit_test(png_watermark_scaled_by_fraction),
+        cmocka_unit_test(mov_watermark_plays_once),
+        cmocka_unit_test(delogo_pixels),
+        cmocka_unit_test(delogo_fractions),
+        cmocka_unit_test(speed_is_metadata),
+        cmocka_unit_test(refusals),
         cmocka_unit_test(on_the_device),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
