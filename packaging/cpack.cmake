@@ -32,6 +32,9 @@ with its state in /var/lib/mediaconvertd) and its configuration in
 /etc/mediaconvertd/mediaconvertd.conf.")
 # Depends from the shared libraries the programs link (dpkg-shlibdeps, from dpkg-dev).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Text watermarks: FontName SourceHanSans/-Serif are Debian's Noto CJK fonts; without them
+# DejaVu (which libfontconfig1 already pulls in) is used, without CJK glyphs.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "fonts-noto-cjk")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_LIST_DIR}/debian/conffiles
     ${CMAKE_CURRENT_LIST_DIR}/debian/postinst

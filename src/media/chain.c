@@ -108,7 +108,7 @@ void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int he
     bool scale = sw != f->width || sh != f->height;
     bool crop = type == MC_SCALE_CROP && (sw != tw || sh != th);
     bool pad = type == MC_SCALE_FILL && (sw != tw || sh != th);
-    bool software_after = crop || pad || rot != 0;
+    bool software_after = crop || pad || rot != 0 || (hw && hw->sw_tail);
 
     /* Device frames are scaled on the device and downloaded only after scaling (the copy is
      * then small), or not at all when the consumer takes device frames. Crop, pad and
@@ -141,7 +141,7 @@ void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int he
         mc_buf_puts(b, ",transpose=cclock");
     else if (rot == 180)
         mc_buf_puts(b, ",hflip,vflip");
-    if (hw && hw->out_hw && !on_dev) {
+    if (hw && hw->out_hw && !on_dev && !hw->sw_tail) {
         mc_buf_printf(b, ",format=%s,hwupload", hw->sw_fmt);
         hw->uploads++;
     }
@@ -205,7 +205,20 @@ static char *chain_description(const mc_engine *e, mc_ostream *os, const mc_inpu
                           start * av_q2d(tb));
         mc_geo_hw hw;
         bool dev = device_geometry(e, os, f, &hw);
+        bool ovl = mc_overlay_wanted(os);
+        if (dev)
+            hw.sw_tail = ovl;
         append_geometry(&b, os, in, align, f, dev ? &hw : NULL);
+        /* Watermarks and delogos are drawn in software on the output picture, uploaded
+         * afterwards when the encoder takes device frames. */
+        if (ovl && mc_overlay_filters(os, (double)e->done_len / AV_TIME_BASE, &b) < 0) {
+            mc_buf_free(&b);
+            return NULL;
+        }
+        if (ovl && dev && hw.out_hw) {
+            mc_buf_printf(&b, ",format=%s,hwupload", hw.sw_fmt);
+            hw.uploads++;
+        }
         os->uploads = dev ? hw.uploads : 0;
         os->dev_chain = dev && (hw.in_sw_fmt || hw.uploads);
         os->downloads = dev ? hw.downloads : 0;

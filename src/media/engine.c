@@ -17,7 +17,6 @@
  * field that asks for it. */
 static const char *unsupported_in(const mc_target *t, bool in_group, char *field, size_t size)
 {
-    const mc_target_video *v = &t->video;
     const char *what = NULL;
     size_t n = strlen(field);
     if (!t->uri && !t->n_images && !(t->has_subtitle && t->subtitle.has_extract))
@@ -29,12 +28,27 @@ static const char *unsupported_in(const mc_target *t, bool in_group, char *field
         what = "subtitle renditions in a TargetGroup";
     } else if (t->has_data || t->has_attached_picture)
         what = "keeping data streams and attached pictures";
-    else if (t->speed != 1.0 || (t->has_video && v->speed != 1.0))
-        what = "the Speed playback hint";
-    else if (t->has_video && (v->n_watermarks || v->n_delogos || v->has_desensitization ||
-                              v->transcode.video_slim))
-        what = "watermarks, delogo, desensitization and VideoSlim";
     return what;
+}
+
+/* What the appliance will not do (not "later"): refused with the reason. */
+static int refused_in(mc_engine *e, const mc_target *t, const char *field)
+{
+    const mc_target_video *v = &t->video;
+    if (!t->uri || !t->has_video)
+        return 0;
+    if (v->has_desensitization)
+        return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                          "%s.Video.FilterVideo.Desensitization: face and licence plate "
+                          "blurring needs detection models this service does not have; remove "
+                          "Desensitization (Delogos blur fixed rectangles)",
+                          field);
+    if (v->transcode.video_slim)
+        return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                          "%s.Video.TranscodeVideo.VideoSlim: 1 (narrowband HD, a proprietary "
+                          "encoder tuning) is not offered by this service; allowed: 0",
+                          field);
+    return 0;
 }
 
 /* Request features that later parts of the engine implement. Refused up front, with the
@@ -53,11 +67,17 @@ static int check_supported(mc_engine *e)
     }
     for (size_t i = 0; !what && i < job->n_targets; i++) {
         snprintf(field, sizeof(field), "Targets[%zu]", i);
+        int rc = refused_in(e, &job->targets[i], field);
+        if (rc < 0)
+            return rc;
         what = unsupported_in(&job->targets[i], false, field, sizeof(field));
     }
     for (size_t g = 0; !what && g < job->n_target_groups; g++) {
         for (size_t i = 0; !what && i < job->target_groups[g].n_targets; i++) {
             snprintf(field, sizeof(field), "TargetGroups[%zu].Targets[%zu]", g, i);
+            int rc = refused_in(e, &job->target_groups[g].targets[i], field);
+            if (rc < 0)
+                return rc;
             what = unsupported_in(&job->target_groups[g].targets[i], true, field, sizeof(field));
         }
     }
@@ -631,6 +651,8 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         rc = mc_images_plan(&e);
     if (rc >= 0)
         rc = mc_subs_plan(&e);
+    for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++)
+        rc = mc_overlay_plan(&e, &e.outputs[i]);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
         rc = mc_output_open(&e, &e.outputs[i]);
         if (rc >= 0)

@@ -101,6 +101,7 @@ typedef struct mc_aplan {
 } mc_aplan;
 
 typedef struct mc_amr_enc mc_amr_enc;
+typedef struct mc_overlays mc_overlays;
 
 typedef struct mc_ostream {
     struct mc_output *out;
@@ -137,6 +138,7 @@ typedef struct mc_ostream {
     AVPacket *pkt;    /* scratch */
     int64_t frames_in, frames_out;
     double next_key; /* segmented video: output time (s) of the next forced key frame */
+    mc_overlays *ovl; /* video: FilterVideo watermarks and delogos (overlay.c), NULL: none */
 } mc_ostream;
 
 /* A segmented output (Target.Segment): the hls or dash muxer writes the playlist and its
@@ -240,6 +242,7 @@ typedef struct mc_geo_hw {
     bool out_hw;            /* the consumer takes device frames */
     const char *sw_fmt;     /* what device frames hold after scaling ("nv12", "p010le") */
     const char *in_sw_fmt;  /* frames arrive on the device holding this; NULL: system frames */
+    bool sw_tail;           /* software filters follow: end in system memory, no upload */
     int uploads, downloads; /* filled in: copies each frame makes */
     bool scaled;            /* filled in: the device's scale filter runs */
 } mc_geo_hw;
@@ -252,6 +255,17 @@ const char *mc_frame_hw_sw_fmt(const AVFrame *f);
 int mc_buffer_source(AVFilterGraph *g, const AVFrame *f, const char *args, AVFilterContext **out);
 /* Give every filter of a parsed graph the device (hwupload needs it). */
 int mc_graph_set_device(AVFilterGraph *g, AVBufferRef *device_ctx);
+
+/* overlay.c: FilterVideo watermarks and delogos, drawn on the output picture. */
+/* Check and measure what an output's video needs (watermark files, fonts, colours, delogo
+ * rectangles) before anything is written; the result is kept in out->v->ovl (owned by the
+ * ostream, even when this fails). Nothing to do for a copied video. */
+int mc_overlay_plan(mc_engine *e, mc_output *out);
+bool mc_overlay_wanted(const mc_ostream *os);
+/* Append the filters (software, after the geometry) to a video chain description;
+ * `t0`: the output time, in seconds, at which the chain's t = 0 lies. */
+int mc_overlay_filters(const mc_ostream *os, double t0, mc_buf *b);
+void mc_overlay_free(mc_overlays **ov);
 
 /* output.c */
 int mc_output_open(mc_engine *e, mc_output *out);

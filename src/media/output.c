@@ -282,6 +282,17 @@ static int open_audio_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
     return rc;
 }
 
+/*
+ * Speed (spec 1.4 and 1.6.2) is a playback-speed hint, not a re-time: FilterVideo.Speed when
+ * the video is transcoded and sets one, else Target.Speed. 1.0 writes nothing.
+ */
+static double speed_hint(const mc_output *out)
+{
+    if (out->v && !out->v->copy && out->t->has_video && out->t->video.speed != 1.0)
+        return out->t->video.speed;
+    return out->t->speed;
+}
+
 int mc_output_open(mc_engine *e, mc_output *out)
 {
     const char *muxer = mc_container_muxer(out->t->container);
@@ -297,6 +308,15 @@ int mc_output_open(mc_engine *e, mc_output *out)
         out->mux->flags |= AVFMT_FLAG_BITEXACT;
     else
         av_dict_copy(&out->mux->metadata, primary->fmt->metadata, 0);
+    /* The container tag "speed" (kept by mp4/mov through mdta keys, mkv/webm, flv, mp3,
+     * flac, ogg/opus; the other muxers drop tags they do not know). */
+    if (speed_hint(out) != 1.0) {
+        char v[32];
+        snprintf(v, sizeof(v), "%g", speed_hint(out));
+        rc = av_dict_set(&out->mux->metadata, "speed", v, 0);
+        if (rc < 0)
+            return rc;
+    }
 
     mc_ostream *streams[2] = {out->v, out->a};
     for (int i = 0; i < 2; i++) {
@@ -339,7 +359,8 @@ int mc_output_write_header(mc_engine *e, mc_output *out)
     if (out->seg)
         rc = mc_segment_header_opts(e, out, &opts);
     else if (c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV)
-        av_dict_set(&opts, "movflags", "+faststart", 0);
+        av_dict_set(&opts, "movflags",
+                    speed_hint(out) != 1.0 ? "+faststart+use_metadata_tags" : "+faststart", 0);
     if (rc < 0)
         return rc;
     rc = avformat_write_header(out->mux, &opts);
@@ -555,6 +576,7 @@ static void ostream_free(mc_ostream **pos)
     if (!os)
         return;
     mc_chain_free(os);
+    mc_overlay_free(&os->ovl);
     av_bsf_free(&os->bsf);
     avcodec_free_context(&os->enc);
     mc_amr_free(&os->amr);
