@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum mc_container {
     MC_CONTAINER_NONE = 0,
@@ -81,6 +82,10 @@ void mc_container_acodecs_text(enum mc_container c, char *buf, size_t size);
 
 /* Sample rates (Hz) an audio codec can encode; 0-terminated list. NULL for copy. */
 const int *mc_acodec_sample_rates(enum mc_acodec a);
+/* Whether `rate` is in a 0-terminated list of sample rates (NULL: no list, false). */
+bool mc_rates_contain(const int *rates, int64_t rate);
+/* The list as "8000, 16000" for error messages. */
+void mc_rates_text(const int *rates, char *buf, size_t size);
 /* Most channels an audio codec can encode. */
 int mc_acodec_max_channels(enum mc_acodec a);
 

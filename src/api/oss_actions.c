@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mc_formats.h"
 #include "mc_str.h"
 #include "oss_process_internal.h"
 
@@ -57,26 +58,6 @@ static const struct audio_rule *audio_rule(const char *name)
     return NULL;
 }
 
-static void rates_text(const int *rates, char *buf, size_t size)
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; rates[i] && off < size; i++) {
-        int n = snprintf(buf + off, size - off, "%s%d", i ? ", " : "", rates[i]);
-        if (n < 0)
-            break;
-        off += (size_t)n;
-    }
-}
-
-static bool rate_in(const int *rates, int64_t rate)
-{
-    for (size_t i = 0; rates[i]; i++)
-        if (rates[i] == rate)
-            return true;
-    return false;
-}
-
 static const char *first_present(const oss_seg *s, const char *const *keys)
 {
     for (size_t i = 0; keys[i]; i++)
@@ -95,12 +76,12 @@ static int audio_params(oss_ctx *c, oss_seg *s, const char *fmt_key, const char 
     int opt, rc;
     if ((rc = oss_int(c, s, "ar", 1, 1000000, &ar)) < 0)
         return rc;
-    if (rc > 0 && !rate_in(all_rates, ar)) {
-        rates_text(all_rates, allowed, sizeof(allowed));
+    if (rc > 0 && !mc_rates_contain(all_rates, ar)) {
+        mc_rates_text(all_rates, allowed, sizeof(allowed));
         return oss_fail(c, "ar %lld is not supported; allowed: %s", (long long)ar, allowed);
     }
-    if (rc > 0 && !rate_in(rule->rates, ar)) {
-        rates_text(rule->rates, allowed, sizeof(allowed));
+    if (rc > 0 && !mc_rates_contain(rule->rates, ar)) {
+        mc_rates_text(rule->rates, allowed, sizeof(allowed));
         return oss_fail(c, "ar %lld is not allowed with %s %s; allowed: %s", (long long)ar, fmt_key,
                         fmt, allowed);
     }

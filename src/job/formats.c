@@ -228,3 +228,24 @@ int mc_acodec_max_channels(enum mc_acodec a)
         return 8;
     }
 }
+
+bool mc_rates_contain(const int *rates, int64_t rate)
+{
+    for (size_t i = 0; rates && rates[i]; i++)
+        if (rates[i] == rate)
+            return true;
+    return false;
+}
+
+void mc_rates_text(const int *rates, char *buf, size_t size)
+{
+    size_t off = 0;
+    if (size)
+        buf[0] = '\0';
+    for (size_t i = 0; rates && rates[i] && off < size; i++) {
+        int n = snprintf(buf + off, size - off, "%s%d", i ? ", " : "", rates[i]);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+}

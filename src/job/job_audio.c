@@ -22,26 +22,6 @@ void job_acodec_names_text(char *buf, size_t size)
     jr_names_text(names, buf, size);
 }
 
-static void rates_text(const int *rates, char *buf, size_t size)
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; rates[i] && off < size; i++) {
-        int n = snprintf(buf + off, size - off, "%s%d", i ? ", " : "", rates[i]);
-        if (n < 0)
-            break;
-        off += (size_t)n;
-    }
-}
-
-static bool rate_in(const int *rates, int rate)
-{
-    for (size_t i = 0; rates && rates[i]; i++)
-        if (rates[i] == rate)
-            return true;
-    return false;
-}
-
 static int read_codec(jr *r, const json_t *ta, enum mc_container c, enum mc_acodec *out)
 {
     char allowed[128];
@@ -69,14 +49,14 @@ static int read_sample_rate(jr *r, const json_t *ta, mc_audio_transcode *t)
     int rate, rc = jr_int(r, ta, "SampleRate", INT32_MIN, INT32_MAX, &rate);
     if (rc <= 0)
         return rc;
-    if (!rate_in(request_rates, rate)) {
-        rates_text(request_rates, allowed, sizeof(allowed));
+    if (!mc_rates_contain(request_rates, rate)) {
+        mc_rates_text(request_rates, allowed, sizeof(allowed));
         return jr_invalid_at(r, "SampleRate", "%d is not supported%s; allowed: %s", rate,
                              rate == 12025 ? " (11025 is meant)" : "", allowed);
     }
     const int *codec_rates = mc_acodec_sample_rates(t->codec);
-    if (!rate_in(codec_rates, rate)) {
-        rates_text(codec_rates, allowed, sizeof(allowed));
+    if (!mc_rates_contain(codec_rates, rate)) {
+        mc_rates_text(codec_rates, allowed, sizeof(allowed));
         return jr_invalid_at(r, "SampleRate", "%d is not supported by Codec %s; allowed: %s", rate,
                              mc_acodec_name(t->codec), allowed);
     }
