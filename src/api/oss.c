@@ -28,6 +28,7 @@
 
 #include "api_internal.h"
 #include "mc_log.h"
+#include "oss_http.h"
 #include "oss_sign.h"
 #include "oss_store.h"
 
@@ -35,20 +36,6 @@
 #define DRAIN_MAX ((int64_t)64 << 20)
 #define LIST_MAX  1000
 
-struct oss_req {
-    mc_conf *conf;
-    char *host;    /* Host header without the port, lower-case */
-    char *bucket;  /* "" for the service */
-    char *key;     /* decoded, "" for bucket requests */
-    char *alt_key; /* path-style reading of a virtual-host request, or NULL */
-    mc_kvlist query;
-    mc_err err;     /* an error found before the body: answered once it is read */
-    char *sts;      /* the string to sign of a SignatureDoesNotMatch */
-    char *akid;     /* of that request */
-    oss_upload *up; /* PUT object in progress */
-    char *path;     /* local file of the object */
-    bool drop_body; /* read and drop the body */
-};
 
 /* ---- replies ------------------------------------------------------------------------ */
 
@@ -93,7 +80,7 @@ static void xml_elem(mc_buf *b, const char *name, const char *value)
     mc_buf_printf(b, "</%s>", name);
 }
 
-static enum MHD_Result queue(api_req *r, unsigned status, struct MHD_Response *resp)
+enum MHD_Result oss_queue(api_req *r, unsigned status, struct MHD_Response *resp)
 {
     if (!resp)
         return MHD_NO;
@@ -130,7 +117,7 @@ static enum MHD_Result reply_xml(api_req *r, unsigned status, mc_buf *b)
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/xml");
-    return queue(r, status, resp);
+    return oss_queue(r, status, resp);
 }
 
 static enum MHD_Result reply_empty(api_req *r, unsigned status, const char *etag)
@@ -138,10 +125,10 @@ static enum MHD_Result reply_empty(api_req *r, unsigned status, const char *etag
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (resp && etag)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-    return queue(r, status, resp);
+    return oss_queue(r, status, resp);
 }
 
-static unsigned oss_status(const char *code)
+unsigned oss_status(const char *code)
 {
     static const struct {
         const char *code;
@@ -150,7 +137,7 @@ static unsigned oss_status(const char *code)
         {"NoSuchKey", 404},          {"NoSuchBucket", 404},          {"AccessDenied", 403},
         {"InvalidAccessKeyId", 403}, {"SignatureDoesNotMatch", 403}, {"RequestTimeTooSkewed", 403},
         {"MethodNotAllowed", 405},   {"BucketNotEmpty", 409},        {"InvalidRange", 416},
-        {"InternalError", 500},      {"NotImplemented", 501},
+        {"InternalError", 500},      {"NotImplemented", 501},        {"ServiceUnavailable", 503},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strcmp(table[i].code, code) == 0)
@@ -158,11 +145,15 @@ static unsigned oss_status(const char *code)
     return 400; /* InvalidArgument, MissingArgument, InvalidDigest, EntityTooLarge, Invalid*Name */
 }
 
-static enum MHD_Result reply_error(api_req *r, const mc_err *err)
+enum MHD_Result oss_reply_error(api_req *r, const mc_err *err)
+{
+    return oss_reply_error_status(r, oss_status(err->code[0] ? err->code : "InternalError"), err);
+}
+
+enum MHD_Result oss_reply_error_status(api_req *r, unsigned status, const mc_err *err)
 {
     struct oss_req *o = r->oss;
     const char *code = err->code[0] ? err->code : "InternalError";
-    unsigned status = oss_status(code);
     if (status >= 500)
         mc_log(MC_LOG_ERROR, "request=%s oss %s failed: %s: %s", r->request_id, r->method, code,
                err->msg);
@@ -195,9 +186,7 @@ static enum MHD_Result reply_error(api_req *r, const mc_err *err)
     return reply_xml(r, status, &b);
 }
 
-static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fmt, ...)
+enum MHD_Result oss_reply_errorf(api_req *r, const char *code, const char *fmt, ...)
 {
     mc_err err = {.rc = -EINVAL};
     va_list ap;
@@ -205,7 +194,7 @@ static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fm
     vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
     va_end(ap);
     snprintf(err.code, sizeof(err.code), "%s", code);
-    return reply_error(r, &err);
+    return oss_reply_error(r, &err);
 }
 
 /* ---- routing -------------------------------------------------------------------------- */
@@ -428,16 +417,10 @@ static int authenticate(api_req *r, mc_err *err)
         return rc;
     }
     free(sts);
+    /* The caller: owner of the tasks it creates. */
+    if (!(o->akid = mc_strdup(akid)))
+        return mc_err_set(err, -ENOMEM, "InternalError", "out of memory");
     return 0;
-}
-
-/* The place for the media-processing sub-resources, wired by the processing-string parser
- * (oss_process.c) later. */
-static enum MHD_Result oss_process_request(api_req *r)
-{
-    const char *what = mc_kvlist_get(&r->oss->query, "x-oss-async-process") ? "x-oss-async-process"
-                                                                            : "x-oss-process";
-    return reply_errorf(r, "InvalidArgument", "%s is not available yet", what);
 }
 
 static bool is_processing(const struct oss_req *o)
@@ -493,7 +476,7 @@ enum MHD_Result api_oss_begin(api_req *r)
         if (rc < 0) {
             o->drop_body = true;
             if (declared > cfg->oss_max_object_size + DRAIN_MAX)
-                return reply_error(r, err); /* not worth reading: answer now, close */
+                return oss_reply_error(r, err); /* not worth reading: answer now, close */
         }
     }
     return MHD_YES;
@@ -556,7 +539,7 @@ static enum MHD_Result put_object(api_req *r)
     char etag[OSS_ETAG_LEN + 1], q[OSS_ETAG_LEN + 3];
     mc_err err = {0};
     if (oss_upload_commit(&o->up, &m, etag, &err) < 0)
-        return reply_error(r, &err);
+        return oss_reply_error(r, &err);
     quoted_etag(etag, q);
     return reply_empty(r, MHD_HTTP_OK, q);
 }
@@ -569,17 +552,17 @@ static enum MHD_Result get_object(api_req *r, bool head)
     if (oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0 ||
         oss_path(r->api->deps.objects, o->bucket, o->key, &o->path, &err) < 0 ||
         oss_object_stat(o->path, &info, &err) < 0)
-        return reply_error(r, &err);
+        return oss_reply_error(r, &err);
     int64_t start = 0, len = info.size;
     int rr = oss_parse_range(mc_kvlist_get_ci(&r->headers, "Range"), info.size, &start, &len);
     if (rr == -ERANGE)
-        return reply_errorf(r, "InvalidRange",
+        return oss_reply_errorf(r, "InvalidRange",
                             "The requested range cannot be satisfied: %s (the object has %lld "
                             "bytes)",
                             mc_kvlist_get_ci(&r->headers, "Range"), (long long)info.size);
     int fd = open(o->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return reply_errorf(r, "NoSuchKey", "The specified key does not exist.");
+        return oss_reply_errorf(r, "NoSuchKey", "The specified key does not exist.");
     struct MHD_Response *resp =
         MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)start);
     if (!resp) {
@@ -622,7 +605,7 @@ static enum MHD_Result get_object(api_req *r, bool head)
         status = MHD_HTTP_PARTIAL_CONTENT;
     }
     (void)head; /* libmicrohttpd sends no body for HEAD */
-    return queue(r, status, resp);
+    return oss_queue(r, status, resp);
 }
 
 static enum MHD_Result delete_object(api_req *r)
@@ -638,7 +621,7 @@ static enum MHD_Result delete_object(api_req *r)
     if (rc == 0)
         rc = oss_object_delete(o->path, dir, &err);
     free(dir);
-    return rc < 0 ? reply_error(r, &err) : reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
+    return rc < 0 ? oss_reply_error(r, &err) : reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
 }
 
 /* A query integer in [lo, hi], def when absent. */
@@ -698,13 +681,13 @@ static enum MHD_Result list_objects(api_req *r)
     bool v2 = false;
     const char *lt = mc_kvlist_get(&o->query, "list-type");
     if (lt && strcmp(lt, "2") != 0) {
-        ret = reply_errorf(r, "InvalidArgument", "list-type \"%s\"; allowed: 2 (or absent)", lt);
+        ret = oss_reply_errorf(r, "InvalidArgument", "list-type \"%s\"; allowed: 2 (or absent)", lt);
         goto out;
     }
     v2 = lt != NULL;
     int max_keys = 100;
     if (query_int(r, "max-keys", 1, LIST_MAX, 100, &max_keys) < 0) {
-        ret = reply_errorf(r, "InvalidArgument", "max-keys \"%s\"; allowed: 1 to %d",
+        ret = oss_reply_errorf(r, "InvalidArgument", "max-keys \"%s\"; allowed: 1 to %d",
                            mc_kvlist_get(&o->query, "max-keys"), LIST_MAX);
         goto out;
     }
@@ -715,17 +698,17 @@ static enum MHD_Result list_objects(api_req *r)
     const char *ctoken = mc_kvlist_get(&o->query, "continuation-token");
     const char *enc = mc_kvlist_get(&o->query, "encoding-type");
     if (enc && strcmp(enc, "url") != 0) {
-        ret = reply_errorf(r, "InvalidArgument", "encoding-type \"%s\"; allowed: url", enc);
+        ret = oss_reply_errorf(r, "InvalidArgument", "encoding-type \"%s\"; allowed: url", enc);
         goto out;
     }
     if (delim && strlen(delim) > 1) {
-        ret = reply_errorf(r, "InvalidArgument", "delimiter \"%s\"; allowed: one character", delim);
+        ret = oss_reply_errorf(r, "InvalidArgument", "delimiter \"%s\"; allowed: one character", delim);
         goto out;
     }
     const char *after = v2 ? start_after : marker;
     if (v2 && ctoken && *ctoken) {
         if (!(token = b64_decode(ctoken))) {
-            ret = reply_errorf(r, "InvalidArgument",
+            ret = oss_reply_errorf(r, "InvalidArgument",
                                "continuation-token is not one this server returned");
             goto out;
         }
@@ -734,7 +717,7 @@ static enum MHD_Result list_objects(api_req *r)
     if (oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0 ||
         oss_path(r->api->deps.objects, o->bucket, "", &dir, &err) < 0 ||
         oss_bucket_keys(dir, prefix, &keys, &nkeys, &err) < 0) {
-        ret = reply_error(r, &err);
+        ret = oss_reply_error(r, &err);
         goto out;
     }
     oss_list_opts lo = {.prefix = prefix, .delimiter = delim, .after = after, .max_keys = max_keys};
@@ -859,29 +842,29 @@ static enum MHD_Result bucket_request(api_req *r)
     if (strcmp(m, "GET") == 0)
         return list_objects(r);
     if (oss_path(r->api->deps.objects, o->bucket, "", &dir, &err) < 0)
-        return reply_error(r, &err);
+        return oss_reply_error(r, &err);
     if (strcmp(m, "PUT") == 0) { /* PutBucket: a folder of the store */
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            ret = reply_errorf(r, "InternalError", "cannot create the bucket: %s", strerror(errno));
+            ret = oss_reply_errorf(r, "InternalError", "cannot create the bucket: %s", strerror(errno));
         else
             ret = reply_empty(r, MHD_HTTP_OK, NULL);
     } else if (strcmp(m, "DELETE") == 0) {
         if (rmdir(dir) == 0)
             ret = reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
         else if (errno == ENOENT)
-            ret = reply_errorf(r, "NoSuchBucket", "The specified bucket does not exist.");
+            ret = oss_reply_errorf(r, "NoSuchBucket", "The specified bucket does not exist.");
         else if (errno == ENOTEMPTY || errno == EEXIST)
-            ret = reply_errorf(r, "BucketNotEmpty",
+            ret = oss_reply_errorf(r, "BucketNotEmpty",
                                "The bucket you tried to delete is not "
                                "empty.");
         else
-            ret = reply_errorf(r, "InternalError", "cannot delete the bucket: %s", strerror(errno));
+            ret = oss_reply_errorf(r, "InternalError", "cannot delete the bucket: %s", strerror(errno));
     } else if (strcmp(m, "HEAD") == 0) {
         ret = oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0
-                  ? reply_error(r, &err)
+                  ? oss_reply_error(r, &err)
                   : reply_empty(r, MHD_HTTP_OK, NULL);
     } else {
-        ret = reply_errorf(r, "MethodNotAllowed",
+        ret = oss_reply_errorf(r, "MethodNotAllowed",
                            "%s is not allowed on a bucket; allowed: GET, PUT, DELETE, HEAD", m);
     }
     free(dir);
@@ -893,28 +876,28 @@ enum MHD_Result api_oss_finish(api_req *r)
     struct oss_req *o = r->oss;
     const char *m = r->method;
     if (o->err.code[0])
-        return reply_error(r, &o->err);
+        return oss_reply_error(r, &o->err);
     if (!*o->bucket) {
         if (strcmp(m, "GET") == 0)
             return list_buckets(r);
-        return reply_errorf(r, "MethodNotAllowed", "%s is not allowed on the service; allowed: GET",
+        return oss_reply_errorf(r, "MethodNotAllowed", "%s is not allowed on the service; allowed: GET",
                             m);
     }
     const char *sub = unsupported_subresource(o);
     if (sub)
-        return reply_errorf(r, "NotImplemented", "the sub-resource \"%s\" is not supported here",
+        return oss_reply_errorf(r, "NotImplemented", "the sub-resource \"%s\" is not supported here",
                             sub);
     if (!*o->key)
         return bucket_request(r);
     if (is_processing(o))
         return oss_process_request(r);
     if (strcmp(m, "PUT") == 0)
-        return o->up ? put_object(r) : reply_errorf(r, "InternalError", "upload not started");
+        return o->up ? put_object(r) : oss_reply_errorf(r, "InternalError", "upload not started");
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
         return get_object(r, m[0] == 'H');
     if (strcmp(m, "DELETE") == 0)
         return delete_object(r);
-    return reply_errorf(r, "MethodNotAllowed",
+    return oss_reply_errorf(r, "MethodNotAllowed",
                         "%s is not allowed on an object; allowed: PUT, GET, HEAD, DELETE, and "
                         "POST with x-oss-process or x-oss-async-process",
                         m);
