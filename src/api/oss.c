@@ -36,7 +36,6 @@
 #define DRAIN_MAX ((int64_t)64 << 20)
 #define LIST_MAX  1000
 
-
 /* ---- replies ------------------------------------------------------------------------ */
 
 static void oss_request_id(const api_req *r, char out[25])
@@ -80,7 +79,7 @@ static void xml_elem(mc_buf *b, const char *name, const char *value)
     mc_buf_printf(b, "</%s>", name);
 }
 
-enum MHD_Result oss_queue(api_req *r, unsigned status, struct MHD_Response *resp)
+static enum MHD_Result queue(api_req *r, unsigned status, struct MHD_Response *resp)
 {
     if (!resp)
         return MHD_NO;
@@ -117,7 +116,7 @@ static enum MHD_Result reply_xml(api_req *r, unsigned status, mc_buf *b)
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/xml");
-    return oss_queue(r, status, resp);
+    return queue(r, status, resp);
 }
 
 static enum MHD_Result reply_empty(api_req *r, unsigned status, const char *etag)
@@ -125,7 +124,7 @@ static enum MHD_Result reply_empty(api_req *r, unsigned status, const char *etag
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (resp && etag)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-    return oss_queue(r, status, resp);
+    return queue(r, status, resp);
 }
 
 unsigned oss_status(const char *code)
@@ -145,12 +144,7 @@ unsigned oss_status(const char *code)
     return 400; /* InvalidArgument, MissingArgument, InvalidDigest, EntityTooLarge, Invalid*Name */
 }
 
-enum MHD_Result oss_reply_error(api_req *r, const mc_err *err)
-{
-    return oss_reply_error_status(r, oss_status(err->code[0] ? err->code : "InternalError"), err);
-}
-
-enum MHD_Result oss_reply_error_status(api_req *r, unsigned status, const mc_err *err)
+static enum MHD_Result reply_error_status(api_req *r, unsigned status, const mc_err *err)
 {
     struct oss_req *o = r->oss;
     const char *code = err->code[0] ? err->code : "InternalError";
@@ -186,6 +180,40 @@ enum MHD_Result oss_reply_error_status(api_req *r, unsigned status, const mc_err
     return reply_xml(r, status, &b);
 }
 
+static enum MHD_Result reply_error(api_req *r, const mc_err *err)
+{
+    return reply_error_status(r, oss_status(err->code[0] ? err->code : "InternalError"), err);
+}
+
+static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fmt, ...)
+{
+    mc_err err = {.rc = -EINVAL};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    va_end(ap);
+    snprintf(err.code, sizeof(err.code), "%s", code);
+    return reply_error(r, &err);
+}
+
+/* The replies for oss_media.c (oss_http.h). */
+enum MHD_Result oss_queue(api_req *r, unsigned status, struct MHD_Response *resp)
+{
+    return queue(r, status, resp);
+}
+
+enum MHD_Result oss_reply_error(api_req *r, const mc_err *err)
+{
+    return reply_error(r, err);
+}
+
+enum MHD_Result oss_reply_error_status(api_req *r, unsigned status, const mc_err *err)
+{
+    return reply_error_status(r, status, err);
+}
+
 enum MHD_Result oss_reply_errorf(api_req *r, const char *code, const char *fmt, ...)
 {
     mc_err err = {.rc = -EINVAL};
@@ -194,7 +222,7 @@ enum MHD_Result oss_reply_errorf(api_req *r, const char *code, const char *fmt, 
     vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
     va_end(ap);
     snprintf(err.code, sizeof(err.code), "%s", code);
-    return oss_reply_error(r, &err);
+    return reply_error(r, &err);
 }
 
 /* ---- routing -------------------------------------------------------------------------- */
@@ -476,7 +504,7 @@ enum MHD_Result api_oss_begin(api_req *r)
         if (rc < 0) {
             o->drop_body = true;
             if (declared > cfg->oss_max_object_size + DRAIN_MAX)
-                return oss_reply_error(r, err); /* not worth reading: answer now, close */
+                return reply_error(r, err); /* not worth reading: answer now, close */
         }
     }
     return MHD_YES;
@@ -539,7 +567,7 @@ static enum MHD_Result put_object(api_req *r)
     char etag[OSS_ETAG_LEN + 1], q[OSS_ETAG_LEN + 3];
     mc_err err = {0};
     if (oss_upload_commit(&o->up, &m, etag, &err) < 0)
-        return oss_reply_error(r, &err);
+        return reply_error(r, &err);
     quoted_etag(etag, q);
     return reply_empty(r, MHD_HTTP_OK, q);
 }
@@ -552,17 +580,17 @@ static enum MHD_Result get_object(api_req *r, bool head)
     if (oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0 ||
         oss_path(r->api->deps.objects, o->bucket, o->key, &o->path, &err) < 0 ||
         oss_object_stat(o->path, &info, &err) < 0)
-        return oss_reply_error(r, &err);
+        return reply_error(r, &err);
     int64_t start = 0, len = info.size;
     int rr = oss_parse_range(mc_kvlist_get_ci(&r->headers, "Range"), info.size, &start, &len);
     if (rr == -ERANGE)
-        return oss_reply_errorf(r, "InvalidRange",
+        return reply_errorf(r, "InvalidRange",
                             "The requested range cannot be satisfied: %s (the object has %lld "
                             "bytes)",
                             mc_kvlist_get_ci(&r->headers, "Range"), (long long)info.size);
     int fd = open(o->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return oss_reply_errorf(r, "NoSuchKey", "The specified key does not exist.");
+        return reply_errorf(r, "NoSuchKey", "The specified key does not exist.");
     struct MHD_Response *resp =
         MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)start);
     if (!resp) {
@@ -605,7 +633,7 @@ static enum MHD_Result get_object(api_req *r, bool head)
         status = MHD_HTTP_PARTIAL_CONTENT;
     }
     (void)head; /* libmicrohttpd sends no body for HEAD */
-    return oss_queue(r, status, resp);
+    return queue(r, status, resp);
 }
 
 static enum MHD_Result delete_object(api_req *r)
@@ -621,7 +649,7 @@ static enum MHD_Result delete_object(api_req *r)
     if (rc == 0)
         rc = oss_object_delete(o->path, dir, &err);
     free(dir);
-    return rc < 0 ? oss_reply_error(r, &err) : reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
+    return rc < 0 ? reply_error(r, &err) : reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
 }
 
 /* A query integer in [lo, hi], def when absent. */
@@ -681,13 +709,13 @@ static enum MHD_Result list_objects(api_req *r)
     bool v2 = false;
     const char *lt = mc_kvlist_get(&o->query, "list-type");
     if (lt && strcmp(lt, "2") != 0) {
-        ret = oss_reply_errorf(r, "InvalidArgument", "list-type \"%s\"; allowed: 2 (or absent)", lt);
+        ret = reply_errorf(r, "InvalidArgument", "list-type \"%s\"; allowed: 2 (or absent)", lt);
         goto out;
     }
     v2 = lt != NULL;
     int max_keys = 100;
     if (query_int(r, "max-keys", 1, LIST_MAX, 100, &max_keys) < 0) {
-        ret = oss_reply_errorf(r, "InvalidArgument", "max-keys \"%s\"; allowed: 1 to %d",
+        ret = reply_errorf(r, "InvalidArgument", "max-keys \"%s\"; allowed: 1 to %d",
                            mc_kvlist_get(&o->query, "max-keys"), LIST_MAX);
         goto out;
     }
@@ -698,17 +726,17 @@ static enum MHD_Result list_objects(api_req *r)
     const char *ctoken = mc_kvlist_get(&o->query, "continuation-token");
     const char *enc = mc_kvlist_get(&o->query, "encoding-type");
     if (enc && strcmp(enc, "url") != 0) {
-        ret = oss_reply_errorf(r, "InvalidArgument", "encoding-type \"%s\"; allowed: url", enc);
+        ret = reply_errorf(r, "InvalidArgument", "encoding-type \"%s\"; allowed: url", enc);
         goto out;
     }
     if (delim && strlen(delim) > 1) {
-        ret = oss_reply_errorf(r, "InvalidArgument", "delimiter \"%s\"; allowed: one character", delim);
+        ret = reply_errorf(r, "InvalidArgument", "delimiter \"%s\"; allowed: one character", delim);
         goto out;
     }
     const char *after = v2 ? start_after : marker;
     if (v2 && ctoken && *ctoken) {
         if (!(token = b64_decode(ctoken))) {
-            ret = oss_reply_errorf(r, "InvalidArgument",
+            ret = reply_errorf(r, "InvalidArgument",
                                "continuation-token is not one this server returned");
             goto out;
         }
@@ -717,7 +745,7 @@ static enum MHD_Result list_objects(api_req *r)
     if (oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0 ||
         oss_path(r->api->deps.objects, o->bucket, "", &dir, &err) < 0 ||
         oss_bucket_keys(dir, prefix, &keys, &nkeys, &err) < 0) {
-        ret = oss_reply_error(r, &err);
+        ret = reply_error(r, &err);
         goto out;
     }
     oss_list_opts lo = {.prefix = prefix, .delimiter = delim, .after = after, .max_keys = max_keys};
@@ -842,29 +870,29 @@ static enum MHD_Result bucket_request(api_req *r)
     if (strcmp(m, "GET") == 0)
         return list_objects(r);
     if (oss_path(r->api->deps.objects, o->bucket, "", &dir, &err) < 0)
-        return oss_reply_error(r, &err);
+        return reply_error(r, &err);
     if (strcmp(m, "PUT") == 0) { /* PutBucket: a folder of the store */
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            ret = oss_reply_errorf(r, "InternalError", "cannot create the bucket: %s", strerror(errno));
+            ret = reply_errorf(r, "InternalError", "cannot create the bucket: %s", strerror(errno));
         else
             ret = reply_empty(r, MHD_HTTP_OK, NULL);
     } else if (strcmp(m, "DELETE") == 0) {
         if (rmdir(dir) == 0)
             ret = reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
         else if (errno == ENOENT)
-            ret = oss_reply_errorf(r, "NoSuchBucket", "The specified bucket does not exist.");
+            ret = reply_errorf(r, "NoSuchBucket", "The specified bucket does not exist.");
         else if (errno == ENOTEMPTY || errno == EEXIST)
-            ret = oss_reply_errorf(r, "BucketNotEmpty",
+            ret = reply_errorf(r, "BucketNotEmpty",
                                "The bucket you tried to delete is not "
                                "empty.");
         else
-            ret = oss_reply_errorf(r, "InternalError", "cannot delete the bucket: %s", strerror(errno));
+            ret = reply_errorf(r, "InternalError", "cannot delete the bucket: %s", strerror(errno));
     } else if (strcmp(m, "HEAD") == 0) {
         ret = oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0
-                  ? oss_reply_error(r, &err)
+                  ? reply_error(r, &err)
                   : reply_empty(r, MHD_HTTP_OK, NULL);
     } else {
-        ret = oss_reply_errorf(r, "MethodNotAllowed",
+        ret = reply_errorf(r, "MethodNotAllowed",
                            "%s is not allowed on a bucket; allowed: GET, PUT, DELETE, HEAD", m);
     }
     free(dir);
@@ -876,28 +904,28 @@ enum MHD_Result api_oss_finish(api_req *r)
     struct oss_req *o = r->oss;
     const char *m = r->method;
     if (o->err.code[0])
-        return oss_reply_error(r, &o->err);
+        return reply_error(r, &o->err);
     if (!*o->bucket) {
         if (strcmp(m, "GET") == 0)
             return list_buckets(r);
-        return oss_reply_errorf(r, "MethodNotAllowed", "%s is not allowed on the service; allowed: GET",
+        return reply_errorf(r, "MethodNotAllowed", "%s is not allowed on the service; allowed: GET",
                             m);
     }
     const char *sub = unsupported_subresource(o);
     if (sub)
-        return oss_reply_errorf(r, "NotImplemented", "the sub-resource \"%s\" is not supported here",
+        return reply_errorf(r, "NotImplemented", "the sub-resource \"%s\" is not supported here",
                             sub);
     if (!*o->key)
         return bucket_request(r);
     if (is_processing(o))
         return oss_process_request(r);
     if (strcmp(m, "PUT") == 0)
-        return o->up ? put_object(r) : oss_reply_errorf(r, "InternalError", "upload not started");
+        return o->up ? put_object(r) : reply_errorf(r, "InternalError", "upload not started");
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
         return get_object(r, m[0] == 'H');
     if (strcmp(m, "DELETE") == 0)
         return delete_object(r);
-    return oss_reply_errorf(r, "MethodNotAllowed",
+    return reply_errorf(r, "MethodNotAllowed",
                         "%s is not allowed on an object; allowed: PUT, GET, HEAD, DELETE, and "
                         "POST with x-oss-process or x-oss-async-process",
                         m);
