@@ -21,6 +21,11 @@
  *   [oss]      domains = *.aliyuncs.com   (service endpoints: Host "<bucket>.<domain>" is
  *              virtual-host addressing, Host "<domain>" path style; '*' stands for one label)
  *              max_object_size = 5368709120   (bytes one PUT may store)
+ *              sync_timeout = 30   (seconds a synchronous x-oss-process may take)
+ *              sync_max = 2        (synchronous x-oss-process jobs at once; more get 503)
+ *   [oss_buckets] <bucket> = <IMM project>   (the project x-oss-async-process tasks of the
+ *              bucket go to, as AttachOSSBucket does; default: the project named like the
+ *              bucket)
  *
  * A file holding only [keys] works: everything else has a default. Unknown sections and
  * keys are errors (a typo must not silently leave a default in place).
@@ -84,6 +89,10 @@ typedef struct mc_config {
 
     char *oss_domains;           /* "*.aliyuncs.com": comma-separated endpoint host names */
     int64_t oss_max_object_size; /* 5 GiB */
+    int64_t oss_sync_timeout_s;  /* 30 */
+    int oss_sync_max;            /* 2 */
+    mc_config_pair *oss_buckets; /* bucket -> IMM project */
+    size_t n_oss_buckets;
 } mc_config;
 
 /* The backends whose session capacity the configuration can set, in device_sessions order. */
@@ -97,6 +106,8 @@ int mc_config_load(mc_config *cfg, const char *path, mc_err *err);
 int mc_config_set_listen(mc_config *cfg, const char *hostport, mc_err *err);
 /* Replace the data folder. */
 int mc_config_set_data_dir(mc_config *cfg, const char *dir);
+/* The IMM project a bucket is attached to: its [oss_buckets] entry, else NULL. */
+const char *mc_config_oss_project(const mc_config *cfg, const char *bucket);
 /* Secret of an AccessKeyId, NULL when unknown. */
 const char *mc_config_secret(const mc_config *cfg, const char *access_key_id);
 /* True when the listen host is a loopback address (127.0.0.0/8, ::1, localhost). */

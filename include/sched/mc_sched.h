@@ -24,7 +24,9 @@
 #include "mc_db.h"
 #include "mc_hwaccel.h"
 #include "mc_err.h"
+#include "mc_job.h"
 #include "mc_notify.h"
+#include "mc_result.h"
 #include "mc_storage.h"
 
 /*
@@ -62,6 +64,26 @@ int mc_sched_cancel(mc_sched *s, const char *project, const char *id, mc_err *er
  * re-queued. Accepts NULL.
  */
 void mc_sched_stop(mc_sched **s, int64_t grace_s);
+
+/* Bounds of the synchronous runs (the caller reads them from the live configuration). */
+typedef struct mc_sync_limits {
+    int max_running;    /* synchronous runs at once; one more is refused (-EBUSY) */
+    int64_t timeout_ms; /* each run's time limit */
+} mc_sync_limits;
+
+/*
+ * Run `job` now, on the caller's thread and the software device, outside the queue (the
+ * synchronous OSS x-oss-process): for small jobs whose result the caller answers with. At
+ * most lim->max_running at once: beyond that -EBUSY (code ServiceUnavailable) at once. A run
+ * past lim->timeout_ms is stopped and returns -ETIMEDOUT (code RequestTimeout), leaving no
+ * output behind. Otherwise as mc_engine_run(): on success the caller clears *result.
+ */
+int mc_sched_run_sync(mc_sched *s, const mc_job *job, const mc_sync_limits *lim,
+                      mc_result *result, mc_err *err);
+/* Read a media file's properties on the caller's thread, counted among the synchronous
+ * runs (-EBUSY as above). path must lie inside the object store. */
+int mc_sched_probe_sync(mc_sched *s, const char *path, const mc_sync_limits *lim,
+                        mc_media_info *out, mc_err *err);
 
 #define MC_SCHED_DURATION_BUCKETS 10
 /* Bucket upper bounds in seconds, for the task-duration histogram. */

@@ -28,27 +28,13 @@
 
 #include "api_internal.h"
 #include "mc_log.h"
+#include "oss_http.h"
 #include "oss_sign.h"
 #include "oss_store.h"
 
 /* A declared body this much over the limit is refused at once instead of being drained. */
 #define DRAIN_MAX ((int64_t)64 << 20)
 #define LIST_MAX  1000
-
-struct oss_req {
-    mc_conf *conf;
-    char *host;    /* Host header without the port, lower-case */
-    char *bucket;  /* "" for the service */
-    char *key;     /* decoded, "" for bucket requests */
-    char *alt_key; /* path-style reading of a virtual-host request, or NULL */
-    mc_kvlist query;
-    mc_err err;     /* an error found before the body: answered once it is read */
-    char *sts;      /* the string to sign of a SignatureDoesNotMatch */
-    char *akid;     /* of that request */
-    oss_upload *up; /* PUT object in progress */
-    char *path;     /* local file of the object */
-    bool drop_body; /* read and drop the body */
-};
 
 /* ---- replies ------------------------------------------------------------------------ */
 
@@ -141,7 +127,7 @@ static enum MHD_Result reply_empty(api_req *r, unsigned status, const char *etag
     return queue(r, status, resp);
 }
 
-static unsigned oss_status(const char *code)
+unsigned oss_status(const char *code)
 {
     static const struct {
         const char *code;
@@ -150,7 +136,7 @@ static unsigned oss_status(const char *code)
         {"NoSuchKey", 404},          {"NoSuchBucket", 404},          {"AccessDenied", 403},
         {"InvalidAccessKeyId", 403}, {"SignatureDoesNotMatch", 403}, {"RequestTimeTooSkewed", 403},
         {"MethodNotAllowed", 405},   {"BucketNotEmpty", 409},        {"InvalidRange", 416},
-        {"InternalError", 500},      {"NotImplemented", 501},
+        {"InternalError", 500},      {"NotImplemented", 501},        {"ServiceUnavailable", 503},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strcmp(table[i].code, code) == 0)
@@ -158,11 +144,10 @@ static unsigned oss_status(const char *code)
     return 400; /* InvalidArgument, MissingArgument, InvalidDigest, EntityTooLarge, Invalid*Name */
 }
 
-static enum MHD_Result reply_error(api_req *r, const mc_err *err)
+static enum MHD_Result reply_error_status(api_req *r, unsigned status, const mc_err *err)
 {
     struct oss_req *o = r->oss;
     const char *code = err->code[0] ? err->code : "InternalError";
-    unsigned status = oss_status(code);
     if (status >= 500)
         mc_log(MC_LOG_ERROR, "request=%s oss %s failed: %s: %s", r->request_id, r->method, code,
                err->msg);
@@ -195,9 +180,41 @@ static enum MHD_Result reply_error(api_req *r, const mc_err *err)
     return reply_xml(r, status, &b);
 }
 
+static enum MHD_Result reply_error(api_req *r, const mc_err *err)
+{
+    return reply_error_status(r, oss_status(err->code[0] ? err->code : "InternalError"), err);
+}
+
 static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fmt, ...)
+{
+    mc_err err = {.rc = -EINVAL};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    va_end(ap);
+    snprintf(err.code, sizeof(err.code), "%s", code);
+    return reply_error(r, &err);
+}
+
+/* The replies for oss_media.c (oss_http.h). */
+enum MHD_Result oss_queue(api_req *r, unsigned status, struct MHD_Response *resp)
+{
+    return queue(r, status, resp);
+}
+
+enum MHD_Result oss_reply_error(api_req *r, const mc_err *err)
+{
+    return reply_error(r, err);
+}
+
+enum MHD_Result oss_reply_error_status(api_req *r, unsigned status, const mc_err *err)
+{
+    return reply_error_status(r, status, err);
+}
+
+enum MHD_Result oss_reply_errorf(api_req *r, const char *code, const char *fmt, ...)
 {
     mc_err err = {.rc = -EINVAL};
     va_list ap;
@@ -428,16 +445,10 @@ static int authenticate(api_req *r, mc_err *err)
         return rc;
     }
     free(sts);
+    /* The caller: owner of the tasks it creates. */
+    if (!(o->akid = mc_strdup(akid)))
+        return mc_err_set(err, -ENOMEM, "InternalError", "out of memory");
     return 0;
-}
-
-/* The place for the media-processing sub-resources, wired by the processing-string parser
- * (oss_process.c) later. */
-static enum MHD_Result oss_process_request(api_req *r)
-{
-    const char *what = mc_kvlist_get(&r->oss->query, "x-oss-async-process") ? "x-oss-async-process"
-                                                                            : "x-oss-process";
-    return reply_errorf(r, "InvalidArgument", "%s is not available yet", what);
 }
 
 static bool is_processing(const struct oss_req *o)

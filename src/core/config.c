@@ -36,6 +36,8 @@ int mc_config_defaults(mc_config *cfg)
     cfg->account_id = mc_strdup("0");
     cfg->oss_domains = mc_strdup("*.aliyuncs.com");
     cfg->oss_max_object_size = (int64_t)5 << 30;
+    cfg->oss_sync_timeout_s = 30;
+    cfg->oss_sync_max = 2;
     if (!cfg->listen_host || !cfg->data_dir || !cfg->region || !cfg->account_id ||
         !cfg->oss_domains) {
         mc_config_clear(cfg);
@@ -69,6 +71,7 @@ void mc_config_clear(mc_config *cfg)
     pairs_free(&cfg->keys, &cfg->n_keys);
     pairs_free(&cfg->projects, &cfg->n_projects);
     pairs_free(&cfg->topics, &cfg->n_topics);
+    pairs_free(&cfg->oss_buckets, &cfg->n_oss_buckets);
     for (size_t i = 0; i < cfg->n_project_limits; i++)
         free(cfg->project_limits[i].project);
     free(cfg->project_limits);
@@ -183,6 +186,14 @@ int mc_config_set_data_dir(mc_config *cfg, const char *dir)
     return set_str(&cfg->data_dir, dir);
 }
 
+const char *mc_config_oss_project(const mc_config *cfg, const char *bucket)
+{
+    for (size_t i = 0; bucket && i < cfg->n_oss_buckets; i++)
+        if (strcmp(cfg->oss_buckets[i].name, bucket) == 0)
+            return cfg->oss_buckets[i].value;
+    return NULL;
+}
+
 const char *mc_config_secret(const mc_config *cfg, const char *access_key_id)
 {
     if (!access_key_id)
@@ -246,6 +257,8 @@ static const struct num_key num_keys[] = {
     NUM("retention", "days", 1, 3650, retention_days, false),
     NUM("notify", "max_attempts", 1, 1000, notify_max_attempts, true),
     NUM("oss", "max_object_size", 1, (int64_t)1 << 42, oss_max_object_size, false),
+    NUM("oss", "sync_timeout", 1, 3600, oss_sync_timeout_s, false),
+    NUM("oss", "sync_max", 1, 256, oss_sync_max, true),
     NUM("devices", "cuda_decode_sessions", 0, 256, device_sessions[0][0], true),
     NUM("devices", "cuda_encode_sessions", 0, 256, device_sessions[0][1], true),
     NUM("devices", "vaapi_decode_sessions", 0, 256, device_sessions[1][0], true),
@@ -281,6 +294,12 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         rc = set_project_limit(cfg, name, value, c->err);
     } else if (strcmp(section, "topics") == 0) {
         rc = pairs_set(&cfg->topics, &cfg->n_topics, name, value);
+    } else if (strcmp(section, "oss_buckets") == 0) {
+        if (!*value)
+            rc = mc_err_set(c->err, -EINVAL, "InvalidConfig",
+                            "[oss_buckets] %s has no project; allowed: an IMM project name", name);
+        else
+            rc = pairs_set(&cfg->oss_buckets, &cfg->n_oss_buckets, name, value);
     } else if (strcmp(section, "server") == 0 && strcmp(name, "listen") == 0) {
         rc = mc_config_set_listen(cfg, value, c->err);
     } else if (strcmp(section, "server") == 0 && strcmp(name, "data_dir") == 0) {

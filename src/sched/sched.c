@@ -14,6 +14,7 @@
 #include "mc_media.h"
 #include "mc_str.h"
 #include "mc_time.h"
+#include "sched_sync.h"
 
 const double mc_sched_duration_bounds[MC_SCHED_DURATION_BUCKETS] = {
     0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200,
@@ -60,6 +61,7 @@ struct mc_sched {
     int n_workers; /* CPU slots plus every hardware device's sessions */
     mc_hw_registry *devices;
     mc_hw_registry *own_devices; /* made here when the configuration gave none */
+    mc_sync *sync;               /* synchronous runs (sync.c) */
 };
 
 /* An absolute CLOCK_MONOTONIC time ms from now (the condition variables use that clock, so
@@ -555,6 +557,8 @@ int mc_sched_start(const mc_sched_cfg *cfg, mc_db *db, mc_sched **out, mc_err *e
     rc = recover(s, err);
     if (rc < 0)
         goto fail;
+    if ((rc = mc_sync_new(&s->sync)) < 0)
+        goto fail;
     s->slots = calloc((size_t)s->n_workers, sizeof(*s->slots));
     s->workers = calloc((size_t)s->n_workers, sizeof(*s->workers));
     if (!s->slots || !s->workers) {
@@ -622,6 +626,19 @@ out:
     return rc;
 }
 
+int mc_sched_run_sync(mc_sched *s, const mc_job *job, const mc_sync_limits *lim,
+                      mc_result *result, mc_err *err)
+{
+    return mc_sync_run(s->sync, job, s->cfg->objects, mc_hw_registry_software(s->devices), lim,
+                       result, err);
+}
+
+int mc_sched_probe_sync(mc_sched *s, const char *path, const mc_sync_limits *lim,
+                        mc_media_info *out, mc_err *err)
+{
+    return mc_sync_probe(s->sync, path, mc_store_root(s->cfg->objects), lim, out, err);
+}
+
 void mc_sched_get_stats(mc_sched *s, mc_sched_stats *out)
 {
     pthread_mutex_lock(&s->lock);
@@ -659,6 +676,7 @@ void mc_sched_stop(mc_sched **sp, int64_t grace_s)
             pthread_join(s->workers[i].thread, NULL);
     if (s->watchdog_started)
         pthread_join(s->watchdog, NULL);
+    mc_sync_free(&s->sync);
     for (int i = 0; s->slots && i < s->n_workers; i++)
         free(s->slots[i].task_id);
     free(s->slots);

@@ -13,7 +13,8 @@
  * delete then NoSuchKey, a wrong secret (SignatureDoesNotMatch), a bad Content-MD5
  * (InvalidDigest, nothing stored), an upload over [oss] max_object_size (EntityTooLarge,
  * nothing left in the bucket folder, not even a temporary file), unsigned requests
- * (AccessDenied), x-oss-process (not available yet), and that IMM still answers beside OSS.
+ * (AccessDenied), x-oss-process with an unknown action (InvalidArgument; e2e_oss_media
+ * covers processing), and that IMM still answers beside OSS.
  *
  * Environment (set by ctest): MC_DAEMON, MC_TEST_TMP, MC_MEDIA_DIR. Exit 0 pass, 1 fail,
  * 77 skip (ali-oss not installed: run scripts/install-node-deps.sh).
@@ -316,7 +317,7 @@ async function main() {
     assert.match(h.body, /<Code>InvalidObjectName<\/Code>/);
   }
 
-  // x-oss-process / x-oss-async-process: not wired yet, a clear OSS error.
+  // x-oss-process with an action this server does not have: a clear OSS error.
   await expectOssError('x-oss-process', v1.get('in/meta.jpg', { process: 'image/resize,w_100' }), 400, 'InvalidArgument');
   r = await v1.processObjectSave('in/meta.jpg', 'out/t.jpg', 'image/resize,w_100');
   assert.equal(r.status, 400);

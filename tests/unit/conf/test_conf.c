@@ -96,6 +96,12 @@ static void load_errors_name_the_line(void **state)
          -EINVAL},
         {"[project_limits]\np = 1\nq = many\n",
          "bad.ini:3: [project_limits] q = \"many\"; allowed: an integer from 0 to 100000", -EINVAL},
+        {"[oss_buckets]\nb1 = p\nb2 =\n", "bad.ini:3: [oss_buckets] b2 has no project", -EINVAL},
+        {"[oss]\nsync_timeout = 0\n",
+         "bad.ini:2: [oss] sync_timeout = \"0\"; allowed: an integer "
+         "from 1 to 3600",
+         -EINVAL},
+        {"[oss]\nsync_max = 0\n", "bad.ini:2: [oss] sync_max", -EINVAL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *path = write_file("bad.ini", cases[i].text);
@@ -217,6 +223,46 @@ static void project_limits_view(void **state)
     assert_string_equal(o->limits[0].project, "small");
     assert_int_equal(o->limits[0].running_max, 3);
     assert_int_equal(mc_conf_claim(cur)->n_limits, 2); /* the old snapshot is untouched */
+    mc_conf_unref(&next);
+    mc_conf_unref(&cur);
+    free(path);
+    free(path2);
+}
+
+/* [oss_buckets] attaches buckets to IMM projects, [oss] bounds the synchronous processing;
+ * a reload applies both (they are read per request). */
+static void oss_buckets_view(void **state)
+{
+    (void)state;
+    mc_conf_args none = {0};
+    mc_conf *c = load_ok(&none);
+    assert_null(mc_config_oss_project(mc_conf_config(c), "media"));
+    assert_int_equal(mc_conf_config(c)->oss_sync_timeout_s, 30);
+    assert_int_equal(mc_conf_config(c)->oss_sync_max, 2);
+    mc_conf_unref(&c);
+
+    char *path = write_file("ob.ini", "[oss_buckets]\nmedia = proj-a\nother = proj-b\n"
+                                      "media = proj-c\n[oss]\nsync_timeout = 5\nsync_max = 7\n");
+    mc_conf_args args = {.path = path};
+    mc_conf *cur = load_ok(&args);
+    const mc_config *cfg = mc_conf_config(cur);
+    assert_string_equal(mc_config_oss_project(cfg, "media"), "proj-c"); /* the last line wins */
+    assert_string_equal(mc_config_oss_project(cfg, "other"), "proj-b");
+    assert_null(mc_config_oss_project(cfg, "none"));
+    assert_null(mc_config_oss_project(cfg, NULL));
+    assert_int_equal(cfg->oss_sync_timeout_s, 5);
+    assert_int_equal(cfg->oss_sync_max, 7);
+
+    char *path2 = write_file("ob.ini", "[oss_buckets]\nother = proj-d\n");
+    mc_conf *next = NULL;
+    mc_err err = {0};
+    char kept[256] = "junk";
+    assert_int_equal(mc_conf_reload(&args, cur, &next, kept, sizeof(kept), &err), 0);
+    assert_string_equal(kept, "");
+    assert_null(mc_config_oss_project(mc_conf_config(next), "media"));
+    assert_string_equal(mc_config_oss_project(mc_conf_config(next), "other"), "proj-d");
+    assert_int_equal(mc_conf_config(next)->oss_sync_timeout_s, 30);
+    assert_string_equal(mc_config_oss_project(cfg, "other"), "proj-b"); /* old one untouched */
     mc_conf_unref(&next);
     mc_conf_unref(&cur);
     free(path);
@@ -391,6 +437,7 @@ int main(void)
         cmocka_unit_test(load_errors_name_the_line),
         cmocka_unit_test(reload_keeps_restart_only),
         cmocka_unit_test(project_limits_view),
+        cmocka_unit_test(oss_buckets_view),
         cmocka_unit_test(reload_refusals_build_nothing),
         cmocka_unit_test(projects_created_once),
         cmocka_unit_test(live_swap_keeps_readers_snapshot),
