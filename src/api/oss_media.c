@@ -367,7 +367,10 @@ static enum MHD_Result snapshot(api_req *r, const mc_oss_sync *s)
     char uuid_text[37];
     uuid_generate_random(u);
     uuid_unparse_lower(u, uuid_text);
-    tmp_key = mc_asprintf(".mc-sync-%s/snapshot.%s", uuid_text, s->format);
+    /* a temporary name (".*.part-XXXXXX"): listings skip it and the start-up sweep
+     * removes it if the service dies meanwhile */
+    tmp_key = mc_asprintf(".mc-sync-%.24s.part-%.6s/snapshot.%s", uuid_text, uuid_text + 24,
+                          s->format);
     src = mc_asprintf("oss://%s/%s", o->bucket, o->key);
     tmp_uri = tmp_key ? mc_asprintf("oss://%s/%s", o->bucket, tmp_key) : NULL;
     if (!tmp_key || !src || !tmp_uri || !(req = snapshot_request(o, s, src, tmp_uri))) {

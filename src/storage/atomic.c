@@ -254,15 +254,27 @@ typedef struct sweep_ctx {
 static sweep_ctx *sweep_state;
 static pthread_mutex_t sweep_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Everything under a temporary folder, the folder last. */
+static int remove_any(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int r = type == FTW_DP ? rmdir(path) : unlink(path);
+    return r == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Temporary files, and temporary folders (a segmented output's, a synchronous snapshot's)
+ * with what they hold: the walk is depth-first, so a folder comes after its content. */
 static int sweep_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)st;
-    if (type == FTW_F && mc_atomic_is_tmp_name(path + ftw->base)) {
-        if (unlink(path) == 0)
-            sweep_state->removed++;
-        else if (!sweep_state->rc)
-            sweep_state->rc = -errno;
-    }
+    if (!mc_atomic_is_tmp_name(path + ftw->base) || (type != FTW_F && type != FTW_DP))
+        return 0;
+    int r = type == FTW_F ? unlink(path) : nftw(path, remove_any, 8, FTW_DEPTH | FTW_PHYS);
+    if (r == 0)
+        sweep_state->removed++;
+    else if (!sweep_state->rc)
+        sweep_state->rc = -errno;
     return 0;
 }
 
@@ -271,7 +283,7 @@ int mc_store_sweep_tmp(const mc_store *store, int *removed, mc_err *err)
     sweep_ctx c = {0};
     pthread_mutex_lock(&sweep_lock);
     sweep_state = &c;
-    int r = nftw(mc_store_root(store), sweep_one, 32, FTW_PHYS);
+    int r = nftw(mc_store_root(store), sweep_one, 32, FTW_DEPTH | FTW_PHYS);
     sweep_state = NULL;
     pthread_mutex_unlock(&sweep_lock);
     if (r != 0 && errno != ENOENT)

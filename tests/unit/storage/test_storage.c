@@ -607,6 +607,51 @@ static void atomic_tmp_names(void **state)
     assert_false(mc_atomic_is_tmp_name(NULL));
 }
 
+/* The start-up sweep removes temporary files and temporary folders with what they hold (a
+ * segmented output's, a synchronous snapshot's), and nothing else. */
+static void sweep_removes_tmp_files_and_folders(void **state)
+{
+    (void)state;
+    const char *root = mc_store_root(g_store);
+    char *keep = mc_asprintf("%s/sw/keep.mp4", root);
+    char *keep2 = mc_asprintf("%s/sw/dir/keep.ts", root);
+    char *tmpf = mc_asprintf("%s/sw/.a.mp4.part-Ab12Z9", root);
+    char *segdir = mc_asprintf("%s/sw/.v.part-abc123", root);
+    char *seg = mc_asprintf("%s/sw/.v.part-abc123/v-0.ts", root);
+    char *nested = mc_asprintf("%s/sw/.v.part-abc123/sub", root);
+    char *nested_f = mc_asprintf("%s/sw/.v.part-abc123/sub/x", root);
+    char *syncdir = mc_asprintf("%s/sw/.mc-sync-0123.part-fedcba", root);
+    char *sync_f = mc_asprintf("%s/sw/.mc-sync-0123.part-fedcba/snapshot.jpg", root);
+    char *dirs[] = {mc_asprintf("%s/sw", root), mc_asprintf("%s/sw/dir", root), segdir, nested,
+                    syncdir};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        assert_int_equal(mkdir(dirs[i], 0755), 0);
+    const char *files[] = {keep, keep2, tmpf, seg, nested_f, sync_f};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        write_file(files[i], "x");
+    int removed = -1;
+    mc_err err;
+    mc_err_clear(&err);
+    assert_int_equal(mc_store_sweep_tmp(g_store, &removed, &err), 0);
+    assert_int_equal(removed, 3);
+    assert_true(exists(keep));
+    assert_true(exists(keep2));
+    assert_false(exists(tmpf));
+    assert_false(exists(segdir));
+    assert_false(exists(syncdir));
+    free(keep);
+    free(keep2);
+    free(tmpf);
+    free(seg);
+    free(nested_f);
+    free(sync_f);
+    free(dirs[0]);
+    free(dirs[1]);
+    free(segdir);
+    free(nested);
+    free(syncdir);
+}
+
 /* ---- templates ---- */
 
 static const char *tag_lookup(void *opaque, const char *name)
@@ -832,6 +877,7 @@ int main(void)
         cmocka_unit_test(atomic_long_name),
         cmocka_unit_test(atomic_relative_path),
         cmocka_unit_test(atomic_tmp_names),
+        cmocka_unit_test(sweep_removes_tmp_files_and_folders),
         cmocka_unit_test(template_variables),
         cmocka_unit_test(template_key_parts),
         cmocka_unit_test(template_escapes),
