@@ -21,6 +21,11 @@
  *   [oss]      domains = *.aliyuncs.com   (service endpoints: Host "<bucket>.<domain>" is
  *              virtual-host addressing, Host "<domain>" path style; '*' stands for one label)
  *              max_object_size = 5368709120   (bytes one PUT may store)
+ *   [ffmpeg_api] bucket = ffmpeg-api   project = ffmpeg-api   (uploads and outputs; tasks)
+ *              allow_hosts =           (more host[:port] names its input URLs may use)
+ *              max_upload = 200000000  max_input = 1000000000   (bytes)
+ *              max_active = 3          (tasks one caller may have queued or running)
+ *              task_timeout = 300      url_expiry = 604800   (seconds)
  *
  * A file holding only [keys] works: everything else has a default. Unknown sections and
  * keys are errors (a typo must not silently leave a default in place).
@@ -84,6 +89,15 @@ typedef struct mc_config {
 
     char *oss_domains;           /* "*.aliyuncs.com": comma-separated endpoint host names */
     int64_t oss_max_object_size; /* 5 GiB */
+
+    char *ffapi_bucket;          /* "ffmpeg-api": uploads and outputs of /v1/ffmpeg */
+    char *ffapi_project;         /* "ffmpeg-api": its tasks' project (created when missing) */
+    char *ffapi_allow_hosts;     /* "": extra host[:port] names allowed in input URLs */
+    int64_t ffapi_max_upload;    /* 200000000 bytes */
+    int64_t ffapi_max_input;     /* 1000000000 bytes per input file */
+    int ffapi_max_active;        /* 3: queued or running tasks per caller */
+    int64_t ffapi_task_timeout_s; /* 300 */
+    int64_t ffapi_url_expiry_s;   /* 604800: presigned URLs handed out */
 } mc_config;
 
 /* The backends whose session capacity the configuration can set, in device_sessions order. */
