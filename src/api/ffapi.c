@@ -32,13 +32,14 @@
 #define FF_PREFIX    "/v1/ffmpeg/"
 #define FF_DRAIN_MAX ((int64_t)64 << 20) /* early errors: bodies above this are not drained */
 #define FF_INPUTS    16
+#define FF_ANONYMOUS "anonymous" /* the owner when no keys are configured */
 
 /* ---- envelope ------------------------------------------------------------------------- */
 
 enum MHD_Result ff_reply(api_req *r, unsigned status, const char *msg, json_t *data)
 {
-    json_t *o = json_pack("{s:i,s:s,s:o}", "code", (int)status, "msg", msg,
-                          "data", data ? data : json_null());
+    json_t *o = json_pack("{s:i,s:s,s:o}", "code", (int)status, "msg", msg, "data",
+                          data ? data : json_null());
     return api_reply_json(r, status, o);
 }
 
@@ -118,8 +119,11 @@ static int authenticate(api_req *r, mc_err *err)
 {
     struct ff_req *f = r->ff;
     const mc_config *cfg = mc_conf_config(f->conf);
-    if (cfg->n_keys == 0)
-        return 0; /* loopback only: the anonymous owner */
+    if (cfg->n_keys == 0) { /* loopback only: one anonymous owner, limited and billed too */
+        if (!(f->owner = mc_strdup(FF_ANONYMOUS)))
+            return mc_err_set(err, -ENOMEM, NULL, "out of memory");
+        return 0;
+    }
     const char *auth = mc_kvlist_get_ci(&r->headers, "Authorization");
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7])
         return mc_err_set(err, -EACCES, NULL,
@@ -332,14 +336,14 @@ static int check_inputs(ff_resolver *rs, char *msg, size_t size)
         ff_input *in = &rs->in[i];
         struct stat st;
         if (stat(in->path, &st) < 0 || !S_ISREG(st.st_mode)) {
-            snprintf(msg, size, "%s: no such file on this appliance (upload it first)",
-                     in->field);
+            snprintf(msg, size, "%s: no such file on this appliance (upload it first)", in->field);
             return -ENOENT;
         }
         if (st.st_size > cfg->ffapi_max_input) {
-            snprintf(msg, size, "%s: the file is %lld bytes; allowed: at most %lld ([ffmpeg_api] "
-                     "max_input)", in->field, (long long)st.st_size,
-                     (long long)cfg->ffapi_max_input);
+            snprintf(msg, size,
+                     "%s: the file is %lld bytes; allowed: at most %lld ([ffmpeg_api] "
+                     "max_input)",
+                     in->field, (long long)st.st_size, (long long)cfg->ffapi_max_input);
             return -EFBIG;
         }
         mc_err e = {0};
@@ -432,10 +436,8 @@ static enum MHD_Result submit_op(api_req *r, json_t *body)
     uuid_generate_random(u);
     uuid_unparse_lower(u, uuid_text);
     snprintf(prefix, sizeof(prefix), "oss://%s/outputs/%s/", cfg->ffapi_bucket, uuid_text);
-    mc_ffapi_ctx ctx = {.resolve = resolve_url,
-                        .opaque = &rs,
-                        .out_prefix = prefix,
-                        .duration = input_duration};
+    mc_ffapi_ctx ctx = {
+        .resolve = resolve_url, .opaque = &rs, .out_prefix = prefix, .duration = input_duration};
     json_t *req = NULL;
     mc_err err = {0};
     enum MHD_Result ret;
@@ -571,9 +573,8 @@ static json_t *output_of(api_req *r, const char *result_text)
     json_t *o = json_object();
     json_t *urls = json_array();
     for (size_t i = 0; o && urls && i < json_array_size(outs); i++)
-        json_array_append_new(urls,
-                              uri_url(r, json_string_value(json_object_get(json_array_get(outs, i),
-                                                                           "uri"))));
+        json_array_append_new(
+            urls, uri_url(r, json_string_value(json_object_get(json_array_get(outs, i), "uri"))));
     if (o && urls) {
         json_object_set(o, "url", json_array_get(urls, 0));
         if (json_array_size(urls) > 1)

@@ -19,7 +19,7 @@
 struct ff_req {
     mc_conf *conf;
     char op[FF_OP_MAX]; /* the path segment after /v1/ffmpeg/ */
-    char *owner;        /* AccessKeyId of the Bearer token; NULL in loopback-only mode */
+    char *owner;        /* AccessKeyId of the Bearer token; "anonymous" without keys */
     char *host;         /* the Host header as sent ("" when none) */
     /* An error found before the body was in: answered once it is read (and dropped). */
     unsigned err_status;

@@ -189,8 +189,7 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
                    (long long)cfg->ffapi_max_upload);
         ff_defer(f, 400, "invalid params", &e);
     } else if (rc < 0) {
-        mc_log(MC_LOG_ERROR, "request=%s ffmpeg upload: write failed: %s", r->request_id,
-               err.msg);
+        mc_log(MC_LOG_ERROR, "request=%s ffmpeg upload: write failed: %s", r->request_id, err.msg);
         ff_defer(f, 500, "failed", &err);
     }
     return MHD_YES;
@@ -289,8 +288,8 @@ enum MHD_Result ff_upload_finish(api_req *r)
     char etag[OSS_ETAG_LEN + 1];
     mc_err err = {0};
     if (oss_upload_commit(&f->up, &meta, etag, &err) < 0) {
-        mc_log(MC_LOG_ERROR, "request=%s ffmpeg upload: cannot store %s: %s", r->request_id,
-               f->key, err.msg);
+        mc_log(MC_LOG_ERROR, "request=%s ffmpeg upload: cannot store %s: %s", r->request_id, f->key,
+               err.msg);
         return ff_fail(r, 500, "failed", "upload: cannot store the file: %s", err.msg);
     }
     char *url = ff_object_url(r, cfg->ffapi_bucket, f->key);
