@@ -488,6 +488,15 @@ static void test_operations(void **state)
     assert_int_equal(f.video.width, 640);
     assert_int_equal(f.video.height, 480);
     near(f.video.duration, 6.17, 0.15, "watermark duration");
+    /* The same encode without the mark: only the 48x48 white square differs. */
+    snprintf(json, sizeof(json), "{\"input\":\"%s\"}", url);
+    json_decref(run_op(&d, "transcode", json, "plain.mp4", NULL, &credits));
+    char marked[600], plain[600];
+    snprintf(marked, sizeof(marked), "%s/dl-watermark.mp4", getenv("MC_TEST_TMP"));
+    snprintf(plain, sizeof(plain), "%s/dl-transcode.plain.mp4", getenv("MC_TEST_TMP"));
+    double diff = t_first_frame_diff(marked, plain);
+    if (diff < 0.5) /* measured: 1.6 (the same encode without it: 0) */
+        fail_msg("watermark: mean luma difference %.3f, expected > 0.5", diff);
 
     /* Another caller sees none of it; an unknown id is not found either. */
     ff_http(&d, "GET", "/v1/ffmpeg/info?id=MediaConvert-nope", TOK1, NULL, NULL, 0, &r);
