@@ -299,8 +299,12 @@ static int resolve_url(const char *url, const char *field, char **uri, void *opa
     in->path = mc_strdup(u.path);
     mc_uri_clear(&u);
     rs->n++;
+    if (!in->field || !in->uri || !in->path) {
+        free(o);
+        return -ENOMEM;
+    }
     *uri = o;
-    return in->field && in->uri && in->path ? 0 : -ENOMEM;
+    return 0;
 }
 
 /* The input's media description (probed once). */

@@ -6,7 +6,11 @@
  * task limit (429), a task timeout, credits in /metrics, and the keyless anonymous mode.
  */
 #include <curl/curl.h>
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -304,6 +308,38 @@ static void big_upload(const e2e_daemon *d, size_t total, e2e_resp *out)
     free(url);
 }
 
+/* Send only the headers of an upload declaring `length` bytes; the answer must come
+ * before any body byte is sent. Returns the response text (caller frees). */
+static char *declared_upload(const e2e_daemon *d, long long length)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "POST /v1/ffmpeg/upload HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" TOK1 "\r\n"
+                     "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\n"
+                     "Content-Length: %lld\r\n\r\n",
+                     d->port, length);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    struct timeval tv = {.tv_sec = 30};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    mc_buf b = {0};
+    char buf[4096];
+    ssize_t k;
+    while ((k = read(fd, buf, sizeof(buf))) > 0) {
+        mc_buf_append(&b, buf, (size_t)k);
+        if (strstr(b.data, "}}"))
+            break;
+    }
+    close(fd);
+    char *text = mc_buf_steal(&b);
+    assert_non_null(text);
+    return text;
+}
+
 /* The value of a /metrics line starting with `prefix`, -1 when absent. */
 static long long metric(const e2e_daemon *d, const char *prefix)
 {
@@ -516,6 +552,13 @@ static void test_operations(void **state)
     assert_non_null(strstr(e2e_str(envelope(&r, 400, "invalid params"), "errorMsg"), "max_upload"));
     e2e_resp_clear(&r);
     assert_int_equal(files_under(bucket), files);
+    /* A declared length over the limit is refused before the body is read. */
+    char *text = declared_upload(&d, 300LL * 1000 * 1000);
+    assert_non_null(strstr(text, "HTTP/1.1 400"));
+    assert_non_null(strstr(text, "\"msg\":\"invalid params\""));
+    assert_non_null(strstr(text, "300000000 bytes, over the upload limit"));
+    free(text);
+    assert_int_equal(files_under(bucket), files);
 
     /* Credits per key. */
     assert_int_equal(metric(&d, "mediaconvertd_credits_charged_total{key=\"AKFFONE\","
@@ -530,7 +573,9 @@ static void test_limits_anonymous(void **state)
 {
     (void)state;
     e2e_daemon d;
-    start(&d, "ffapi-limits", "[workers]\ncount = 1\n[ffmpeg_api]\ntask_timeout = 1\n");
+    start(&d, "ffapi-limits",
+          "[workers]\ncount = 1\n[ffmpeg_api]\ntask_timeout = 1\n"
+          "allow_hosts = cdn.example.com, other.example:8443\n");
     char media[1024];
     snprintf(media, sizeof(media), "%s/friday.mp4", t_media_dir());
     /* No keys: no token needed, and the URL is a plain object URL that GET serves. */
@@ -541,8 +586,29 @@ static void test_limits_anonymous(void **state)
     assert_int_equal(download(url, dest), 200);
     assert_true(t_same_packets(dest, media, 'a'));
 
-    /* Work that takes far longer than 1 s: three are accepted, the fourth is refused. */
+    /* allow_hosts: another name of this appliance (a proxy in front of it, https). */
+    const char *key = strstr(url, "/ffmpeg-api/");
     char json[2048];
+    e2e_resp r;
+    snprintf(json, sizeof(json), "{\"input\":\"https://CDN.example.com%s\"}", key);
+    submit(&d, NULL, "probe", json, &r);
+    assert_int_equal(json_integer_value(json_object_get(envelope(&r, 200, "success"), "size")),
+                     515198);
+    e2e_resp_clear(&r);
+    snprintf(json, sizeof(json), "{\"input\":\"http://other.example:8443%s\"}", key);
+    submit(&d, NULL, "probe", json, &r);
+    envelope(&r, 200, "success");
+    e2e_resp_clear(&r);
+    snprintf(json, sizeof(json), "{\"input\":\"http://other.example:8444%s\"}", key);
+    submit(&d, NULL, "probe", json, &r);
+    envelope(&r, 400, "non-allowlist url");
+    e2e_resp_clear(&r);
+    snprintf(json, sizeof(json), "{\"input\":\"http://user@cdn.example.com%s\"}", key);
+    submit(&d, NULL, "probe", json, &r);
+    envelope(&r, 400, "non-allowlist url");
+    e2e_resp_clear(&r);
+
+    /* Work that takes far longer than 1 s: three are accepted, the fourth is refused. */
     snprintf(json, sizeof(json),
              "{\"input\":\"%s\",\"video_codec\":\"h265\",\"width\":1920,\"height\":1080,"
              "\"crf\":10}",
@@ -551,7 +617,6 @@ static void test_limits_anonymous(void **state)
     char *ids[3];
     for (int i = 0; i < 3; i++)
         ids[i] = submit_ok(&d, NULL, "transcode", json, &credits);
-    e2e_resp r;
     submit(&d, NULL, "transcode", json, &r);
     assert_true(json_is_null(envelope(&r, 429, "Task limit reached")));
     assert_string_equal(r.raw, "{\"code\":429,\"msg\":\"Task limit reached\",\"data\":null}");
