@@ -26,6 +26,11 @@
  *   [oss_buckets] <bucket> = <IMM project>   (the project x-oss-async-process tasks of the
  *              bucket go to, as AttachOSSBucket does; default: the project named like the
  *              bucket)
+ *   [ffmpeg_api] bucket = ffmpeg-api   project = ffmpeg-api   (uploads and outputs; tasks)
+ *              allow_hosts =           (more host[:port] names its input URLs may use)
+ *              max_upload = 200000000  max_input = 1000000000   (bytes)
+ *              max_active = 3          (tasks one caller may have queued or running)
+ *              task_timeout = 300      url_expiry = 604800   (seconds)
  *
  * A file holding only [keys] works: everything else has a default. Unknown sections and
  * keys are errors (a typo must not silently leave a default in place).
@@ -93,6 +98,15 @@ typedef struct mc_config {
     int oss_sync_max;            /* 2 */
     mc_config_pair *oss_buckets; /* bucket -> IMM project */
     size_t n_oss_buckets;
+
+    char *ffapi_bucket;          /* "ffmpeg-api": uploads and outputs of /v1/ffmpeg */
+    char *ffapi_project;         /* "ffmpeg-api": its tasks' project (created when missing) */
+    char *ffapi_allow_hosts;     /* "": extra host[:port] names allowed in input URLs */
+    int64_t ffapi_max_upload;    /* 200000000 bytes */
+    int64_t ffapi_max_input;     /* 1000000000 bytes per input file */
+    int ffapi_max_active;        /* 3: queued or running tasks per caller */
+    int64_t ffapi_task_timeout_s; /* 300 */
+    int64_t ffapi_url_expiry_s;   /* 604800: presigned URLs handed out */
 } mc_config;
 
 /* The backends whose session capacity the configuration can set, in device_sessions order. */

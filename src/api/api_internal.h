@@ -35,6 +35,7 @@ struct mc_api {
 };
 
 struct oss_req;
+struct ff_req;
 
 typedef struct api_req {
     mc_api *api;
@@ -49,6 +50,7 @@ typedef struct api_req {
     char request_id[API_REQUEST_ID_LEN];
     char action[64];     /* for the log */
     struct oss_req *oss; /* set when the request belongs to the OSS object API (oss.c) */
+    struct ff_req *ff;   /* set when it belongs to the FFmpeg API (/v1/ffmpeg/, ffapi.c) */
 } api_req;
 
 /* Send `body` (a JSON object, reference stolen) with status; adds x-acs-request-id. */
@@ -76,6 +78,14 @@ enum MHD_Result api_oss_begin(api_req *r);
 enum MHD_Result api_oss_body(api_req *r, const char *data, size_t size);
 enum MHD_Result api_oss_finish(api_req *r);
 void api_oss_free(api_req *r);
+/* The FFmpeg API (ffapi.c), the same four steps as OSS: claim (the path is under
+ * /v1/ffmpeg/), begin (auth, method, uploads start), body per chunk, finish; free in the
+ * request's clean-up. */
+bool api_ff_claim(api_req *r);
+enum MHD_Result api_ff_begin(api_req *r);
+enum MHD_Result api_ff_body(api_req *r, const char *data, size_t size);
+enum MHD_Result api_ff_finish(api_req *r);
+void api_ff_free(api_req *r);
 /* GET /metrics */
 enum MHD_Result api_metrics(api_req *r);
 

@@ -42,6 +42,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (!r)
         return;
     api_oss_free(r);
+    api_ff_free(r);
     free(r->raw_uri);
     free(r->path);
     free(r->raw_query);
@@ -107,7 +108,7 @@ static enum MHD_Result route(api_req *r)
     }
     return api_reply_errorf(r, "InvalidApi.NotFound",
                             "nothing is served at %s; the API is at / (IMM actions), plus "
-                            "/healthz, /metrics and /v1/devices",
+                            "/healthz, /metrics, /v1/devices and /v1/ffmpeg/",
                             r->path);
 }
 
@@ -127,6 +128,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method = method;
         if (prepare(r) < 0)
             return MHD_NO;
+        if (api_ff_claim(r))
+            return api_ff_begin(r);
         if (api_oss_claim(r))
             return api_oss_begin(r);
         const char *cl = mc_kvlist_get_ci(&r->headers, "Content-Length");
@@ -141,6 +144,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return ret;
     }
+    if (*upload_data_size && r->ff) {
+        enum MHD_Result ret = api_ff_body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return ret;
+    }
     if (*upload_data_size) {
         if (r->body.len + *upload_data_size > API_MAX_BODY)
             r->body_too_big = true; /* keep reading, answer once the body is in */
@@ -151,6 +159,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->oss)
         return api_oss_finish(r);
+    if (r->ff)
+        return api_ff_finish(r);
     if (strlen(r->raw_uri) > API_MAX_URI)
         return api_reply_errorf(r, "RequestURITooLarge",
                                 "the request line is %zu bytes; allowed: at most %d",

@@ -332,6 +332,13 @@ bool api_oss_claim(api_req *r)
     const char *auth = mc_kvlist_get_ci(&r->headers, "Authorization");
     bool oss_auth = auth && (strncmp(auth, "OSS ", 4) == 0 || strncmp(auth, "OSS4-", 5) == 0);
     bool looks = hb || oss_auth || query_has(r->raw_query, "OSSAccessKeyId") || has_oss_header(r);
+    /* Plain GET/HEAD of the FFmpeg API's objects (the URLs it hands out in loopback-only
+     * mode carry no signature). */
+    size_t bl = strlen(cfg->ffapi_bucket);
+    if (!looks && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) && bl &&
+        r->path[0] == '/' && strncmp(r->path + 1, cfg->ffapi_bucket, bl) == 0 &&
+        r->path[bl + 1] == '/')
+        looks = true;
     /* An unsigned POST / without a bucket is an IMM call with its Action in a form body. */
     if (looks && !hb && strcmp(r->path, "/") == 0 && strcmp(r->method, "POST") == 0)
         looks = false;

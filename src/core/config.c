@@ -38,8 +38,17 @@ int mc_config_defaults(mc_config *cfg)
     cfg->oss_max_object_size = (int64_t)5 << 30;
     cfg->oss_sync_timeout_s = 30;
     cfg->oss_sync_max = 2;
+    cfg->ffapi_bucket = mc_strdup("ffmpeg-api");
+    cfg->ffapi_project = mc_strdup("ffmpeg-api");
+    cfg->ffapi_allow_hosts = mc_strdup("");
+    cfg->ffapi_max_upload = 200000000;
+    cfg->ffapi_max_input = 1000000000;
+    cfg->ffapi_max_active = 3;
+    cfg->ffapi_task_timeout_s = 300;
+    cfg->ffapi_url_expiry_s = 7 * 86400;
     if (!cfg->listen_host || !cfg->data_dir || !cfg->region || !cfg->account_id ||
-        !cfg->oss_domains) {
+        !cfg->oss_domains || !cfg->ffapi_bucket || !cfg->ffapi_project ||
+        !cfg->ffapi_allow_hosts) {
         mc_config_clear(cfg);
         return -ENOMEM;
     }
@@ -68,6 +77,9 @@ void mc_config_clear(mc_config *cfg)
     free(cfg->notify_secret);
     free(cfg->device_backends);
     free(cfg->oss_domains);
+    free(cfg->ffapi_bucket);
+    free(cfg->ffapi_project);
+    free(cfg->ffapi_allow_hosts);
     pairs_free(&cfg->keys, &cfg->n_keys);
     pairs_free(&cfg->projects, &cfg->n_projects);
     pairs_free(&cfg->topics, &cfg->n_topics);
@@ -259,6 +271,11 @@ static const struct num_key num_keys[] = {
     NUM("oss", "max_object_size", 1, (int64_t)1 << 42, oss_max_object_size, false),
     NUM("oss", "sync_timeout", 1, 3600, oss_sync_timeout_s, false),
     NUM("oss", "sync_max", 1, 256, oss_sync_max, true),
+    NUM("ffmpeg_api", "max_upload", 1, (int64_t)1 << 42, ffapi_max_upload, false),
+    NUM("ffmpeg_api", "max_input", 1, (int64_t)1 << 42, ffapi_max_input, false),
+    NUM("ffmpeg_api", "max_active", 0, 100000, ffapi_max_active, true),
+    NUM("ffmpeg_api", "task_timeout", 1, 30 * 86400, ffapi_task_timeout_s, false),
+    NUM("ffmpeg_api", "url_expiry", 60, 10 * 365 * 86400LL, ffapi_url_expiry_s, false),
     NUM("devices", "cuda_decode_sessions", 0, 256, device_sessions[0][0], true),
     NUM("devices", "cuda_encode_sessions", 0, 256, device_sessions[0][1], true),
     NUM("devices", "vaapi_decode_sessions", 0, 256, device_sessions[1][0], true),
@@ -312,6 +329,12 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         rc = set_str(&cfg->notify_secret, value);
     } else if (strcmp(section, "oss") == 0 && strcmp(name, "domains") == 0) {
         rc = set_str(&cfg->oss_domains, value);
+    } else if (strcmp(section, "ffmpeg_api") == 0 && strcmp(name, "bucket") == 0) {
+        rc = set_str(&cfg->ffapi_bucket, value);
+    } else if (strcmp(section, "ffmpeg_api") == 0 && strcmp(name, "project") == 0) {
+        rc = set_str(&cfg->ffapi_project, value);
+    } else if (strcmp(section, "ffmpeg_api") == 0 && strcmp(name, "allow_hosts") == 0) {
+        rc = set_str(&cfg->ffapi_allow_hosts, value);
     } else if (strcmp(section, "devices") == 0 && strcmp(name, "backends") == 0) {
         rc = set_str(&cfg->device_backends, value);
     } else if (strcmp(section, "log") == 0 && strcmp(name, "level") == 0) {

@@ -78,6 +78,47 @@ static void load_overrides_win(void **state)
     free(path);
 }
 
+/* [ffmpeg_api]: the seed's limits by default, each one settable. */
+static void ffmpeg_api_settings(void **state)
+{
+    (void)state;
+    mc_conf_args none = {0};
+    mc_conf *c = load_ok(&none);
+    const mc_config *cfg = mc_conf_config(c);
+    assert_string_equal(cfg->ffapi_bucket, "ffmpeg-api");
+    assert_string_equal(cfg->ffapi_project, "ffmpeg-api");
+    assert_string_equal(cfg->ffapi_allow_hosts, "");
+    assert_int_equal(cfg->ffapi_max_upload, 200000000);
+    assert_int_equal(cfg->ffapi_max_input, 1000000000);
+    assert_int_equal(cfg->ffapi_max_active, 3);
+    assert_int_equal(cfg->ffapi_task_timeout_s, 300);
+    assert_int_equal(cfg->ffapi_url_expiry_s, 604800);
+    mc_conf_unref(&c);
+    char *path = write_file("ff.ini", "[ffmpeg_api]\nbucket = media-up\nproject = ff\n"
+                                      "allow_hosts = cdn.example.com, 10.0.0.5:8080\n"
+                                      "max_upload = 1000\nmax_input = 2000\nmax_active = 0\n"
+                                      "task_timeout = 1\nurl_expiry = 3600\n");
+    mc_conf_args args = {.path = path};
+    c = load_ok(&args);
+    cfg = mc_conf_config(c);
+    assert_string_equal(cfg->ffapi_bucket, "media-up");
+    assert_string_equal(cfg->ffapi_project, "ff");
+    assert_string_equal(cfg->ffapi_allow_hosts, "cdn.example.com, 10.0.0.5:8080");
+    assert_int_equal(cfg->ffapi_max_upload, 1000);
+    assert_int_equal(cfg->ffapi_max_input, 2000);
+    assert_int_equal(cfg->ffapi_max_active, 0);
+    assert_int_equal(cfg->ffapi_task_timeout_s, 1);
+    assert_int_equal(cfg->ffapi_url_expiry_s, 3600);
+    mc_conf_unref(&c);
+    free(path);
+    path = write_file("ff.ini", "[ffmpeg_api]\ntask_timeout = 0\n");
+    mc_conf_args bad = {.path = path};
+    mc_err err = {0};
+    assert_int_equal(mc_conf_load(&bad, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "ff.ini:2: [ffmpeg_api] task_timeout"));
+    free(path);
+}
+
 static void load_errors_name_the_line(void **state)
 {
     (void)state;
@@ -434,6 +475,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(load_overrides_win),
+        cmocka_unit_test(ffmpeg_api_settings),
         cmocka_unit_test(load_errors_name_the_line),
         cmocka_unit_test(reload_keeps_restart_only),
         cmocka_unit_test(project_limits_view),
