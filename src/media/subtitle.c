@@ -236,8 +236,9 @@ static int plan_container(mc_engine *e, size_t oi, int track, sub_feed **feeds, 
     mc_output *out = &e->outputs[oi];
     const mc_target *t = out->t;
     if (t->has_segment) {
-        /* HLS carries subtitles as WebVTT renditions beside the media playlist, DASH as
-         * adaptation sets: neither is written yet. */
+        /* HLS carries subtitles as WebVTT renditions that only a master playlist can name
+         * (a TargetGroup writes them), DASH as adaptation sets (not written): a lone media
+         * playlist has no place for them. ExtractSubtitle writes the WebVTT beside it. */
         bool added = feeds[0]->stream < 0;
         if (!added && !named) {
             mc_log(MC_LOG_INFO, "Targets[%d]: segmented output carries no subtitle stream; %s "
@@ -245,9 +246,11 @@ static int plan_container(mc_engine *e, size_t oi, int track, sub_feed **feeds, 
             return 0;
         }
         return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                          "%s: subtitle streams in segmented output (Targets[%d].Segment) are "
-                          "not available yet; allowed: Targets[%d].Subtitle.ExtractSubtitle to "
-                          "write them beside the playlist, or Subtitle.DisableSubtitle",
+                          "%s: a segmented output (Targets[%d].Segment) has no subtitle "
+                          "stream (HLS subtitle renditions need a master playlist: use a "
+                          "TargetGroup with Subtitle.ExtractSubtitle); allowed: "
+                          "Targets[%d].Subtitle.ExtractSubtitle to write them beside the "
+                          "playlist, or Subtitle.DisableSubtitle",
                           added ? feeds[0]->field : "Subtitle.Stream", out->target_index,
                           out->target_index);
     }
