@@ -168,6 +168,12 @@ typedef struct mc_target_video {
     mc_delogo *delogos;
     size_t n_delogos;
     bool has_desensitization;
+    /* FilterVideo.BurnSubtitle (extension): cues drawn into the picture with libass, from a
+     * file (burn_uri, cues on the output timeline) or a subtitle stream of the sources
+     * (burn_stream, an absolute stream index as ffprobe numbers it; cues follow the source) */
+    bool has_burn_subtitle;
+    char *burn_uri;  /* NULL: burn_stream */
+    int burn_stream; /* -1: burn_uri */
 } mc_target_video;
 
 typedef struct mc_audio_transcode {

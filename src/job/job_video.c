@@ -381,6 +381,35 @@ static int read_desensitization(jr *r, const json_t *fv, mc_target_video *out)
     return 0;
 }
 
+/* BurnSubtitle (our extension): {"URI": "oss://..."} or {"Stream": <index>}, not both. */
+static int read_burn_subtitle(jr *r, const json_t *fv, mc_target_video *out)
+{
+    json_t *bs;
+    int rc = jr_object(r, fv, "BurnSubtitle", &bs);
+    if (rc <= 0)
+        return rc;
+    size_t mark = jr_enter(r, "BurnSubtitle");
+    bool has_uri = jr_has(bs, "URI"), has_stream = jr_has(bs, "Stream");
+    int stream = -1;
+    if (has_uri && has_stream)
+        rc = jr_invalid(r, "URI and Stream are both set; allowed: one of them (a subtitle file, "
+                           "or a subtitle stream index of the sources)");
+    else if (!has_uri && !has_stream)
+        rc = jr_invalid(r, "neither URI nor Stream is set; allowed: {\"URI\": "
+                           "\"oss://bucket/file.srt|.vtt|.ass\"} or {\"Stream\": <subtitle "
+                           "stream index>}");
+    else if (has_uri)
+        rc = jr_require(r, jr_uri(r, bs, "URI", &out->burn_uri), "URI");
+    else
+        rc = jr_int(r, bs, "Stream", 0, 100, &stream);
+    jr_leave(r, mark);
+    if (rc < 0)
+        return rc;
+    out->has_burn_subtitle = true;
+    out->burn_stream = stream;
+    return 0;
+}
+
 static int read_filter(jr *r, const json_t *v, mc_target_video *out)
 {
     json_t *fv, *arr;
@@ -400,7 +429,9 @@ static int read_filter(jr *r, const json_t *v, mc_target_video *out)
     if (rc > 0 && (rc = jr_each(r, arr, "Delogos", sizeof(*out->delogos), read_delogo, NULL,
                                 (void **)&out->delogos, &out->n_delogos)) < 0)
         goto out;
-    rc = read_desensitization(r, fv, out);
+    if ((rc = read_desensitization(r, fv, out)) < 0)
+        goto out;
+    rc = read_burn_subtitle(r, fv, out);
 out:
     jr_leave(r, mark);
     return rc;
@@ -452,4 +483,6 @@ void job_video_clear(mc_target_video *v)
     mc_freep(&v->watermarks);
     mc_freep(&v->delogos);
     v->n_watermarks = v->n_delogos = 0;
+    mc_freep(&v->burn_uri);
+    v->has_burn_subtitle = false;
 }

@@ -211,7 +211,7 @@ static char *chain_description(const mc_engine *e, mc_ostream *os, const mc_inpu
         append_geometry(&b, os, in, align, f, dev ? &hw : NULL);
         /* Watermarks and delogos are drawn in software on the output picture, uploaded
          * afterwards when the encoder takes device frames. */
-        if (ovl && mc_overlay_filters(os, (double)e->done_len / AV_TIME_BASE, &b) < 0) {
+        if (ovl && mc_overlay_filters(os, in, (double)e->done_len / AV_TIME_BASE, &b) < 0) {
             mc_buf_free(&b);
             return NULL;
         }

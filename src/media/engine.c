@@ -13,20 +13,15 @@
 
 #include <libavutil/time.h>
 
-/* What of a target the engine does not implement yet (NULL: nothing); `field` gets the
- * field that asks for it. */
-static const char *unsupported_in(const mc_target *t, bool in_group, char *field, size_t size)
+/* What of a target the engine does not implement yet (NULL: nothing). */
+static const char *unsupported_in(const mc_target *t)
 {
     const char *what = NULL;
-    size_t n = strlen(field);
     if (!t->uri && !t->n_images && !(t->has_subtitle && t->subtitle.has_extract))
         what = "a target without URI and Container";
     else if (!t->uri)
         return NULL; /* an image or extraction target: the rest is ignored (spec 1.4) */
-    else if (in_group && t->has_subtitle && t->subtitle.has_extract) {
-        snprintf(field + n, size - n, ".Subtitle.ExtractSubtitle");
-        what = "subtitle renditions in a TargetGroup";
-    } else if (t->has_data || t->has_attached_picture)
+    else if (t->has_data || t->has_attached_picture)
         what = "keeping data streams and attached pictures";
     return what;
 }
@@ -70,7 +65,7 @@ static int check_supported(mc_engine *e)
         int rc = refused_in(e, &job->targets[i], field);
         if (rc < 0)
             return rc;
-        what = unsupported_in(&job->targets[i], false, field, sizeof(field));
+        what = unsupported_in(&job->targets[i]);
     }
     for (size_t g = 0; !what && g < job->n_target_groups; g++) {
         for (size_t i = 0; !what && i < job->target_groups[g].n_targets; i++) {
@@ -78,7 +73,7 @@ static int check_supported(mc_engine *e)
             int rc = refused_in(e, &job->target_groups[g].targets[i], field);
             if (rc < 0)
                 return rc;
-            what = unsupported_in(&job->target_groups[g].targets[i], true, field, sizeof(field));
+            what = unsupported_in(&job->target_groups[g].targets[i]);
         }
     }
     if (!what)

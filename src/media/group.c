@@ -201,7 +201,8 @@ static int measure(mc_engine *e, const mc_output *out, int64_t *peak, int64_t *a
 }
 
 /* One #EXT-X-STREAM-INF and its URI (relative to the master's folder `dir`). */
-static int variant_entry(mc_engine *e, const mc_output *out, const char *dir, mc_buf *b)
+static int variant_entry(mc_engine *e, const mc_output *out, const char *dir, bool subs,
+                         mc_buf *b)
 {
     int64_t peak, avg;
     int rc = measure(e, out, &peak, &avg);
@@ -227,6 +228,8 @@ static int variant_entry(mc_engine *e, const mc_output *out, const char *dir, mc
     }
     if (known && codecs[0])
         mc_buf_printf(b, ",CODECS=\"%s\"", codecs);
+    if (subs)
+        mc_buf_puts(b, ",SUBTITLES=\"subs\"");
     if (out->v) {
         const AVStream *st = out->v->st;
         mc_buf_printf(b, ",RESOLUTION=%dx%d", st->codecpar->width, st->codecpar->height);
@@ -265,9 +268,13 @@ static int prepare_one(mc_engine *e, size_t g, mc_master *m)
     if (!dir)
         return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
     mc_buf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    /* Subtitle renditions first (subtitle_hls.c), then the variants that refer to them. */
+    int n_subs = mc_subs_group_media(e, (int)g, dir, &b);
+    if (n_subs < 0)
+        rc = n_subs;
     for (size_t i = 0; rc >= 0 && i < e->n_outputs; i++)
         if (e->outputs[i].group_index == (int)g)
-            rc = variant_entry(e, &e->outputs[i], dir, &b);
+            rc = variant_entry(e, &e->outputs[i], dir, n_subs > 0, &b);
     free(dir);
     if (rc >= 0 && (b.oom || !b.data))
         rc = mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
@@ -306,7 +313,9 @@ int mc_groups_commit(mc_engine *e, mc_result *res)
 {
     for (size_t g = 0; g < e->n_masters; g++) {
         mc_master *m = &e->masters[g];
-        int rc = mc_atomic_commit(&m->file, e->err);
+        int rc = mc_subs_group_commit(e, (int)g);
+        if (rc >= 0)
+            rc = mc_atomic_commit(&m->file, e->err);
         if (rc < 0)
             return rc;
         /* Read back through the hls demuxer: the master and every variant it names. */

@@ -262,9 +262,10 @@ int mc_graph_set_device(AVFilterGraph *g, AVBufferRef *device_ctx);
  * ostream, even when this fails). Nothing to do for a copied video. */
 int mc_overlay_plan(mc_engine *e, mc_output *out);
 bool mc_overlay_wanted(const mc_ostream *os);
-/* Append the filters (software, after the geometry) to a video chain description;
- * `t0`: the output time, in seconds, at which the chain's t = 0 lies. */
-int mc_overlay_filters(const mc_ostream *os, double t0, mc_buf *b);
+/* Append the filters (software, after the geometry) to a video chain description for the
+ * frames of `in`; `t0`: the output time, in seconds, at which the chain's t = 0 lies. Also
+ * FilterVideo.BurnSubtitle (libass's subtitles filter, over the watermarks). */
+int mc_overlay_filters(const mc_ostream *os, const mc_input *in, double t0, mc_buf *b);
 void mc_overlay_free(mc_overlays **ov);
 
 /* output.c */
@@ -369,6 +370,12 @@ int mc_subs_packet(mc_engine *e, mc_input *in, const AVPacket *pkt);
 int mc_subs_finish(mc_engine *e, mc_result *res);
 int mc_subs_commit(mc_engine *e);
 void mc_subs_free(mc_engine *e);
+/* subtitle_hls.c: the WebVTT renditions of TargetGroup g. Write their media playlists (to
+ * temporary files) and append their #EXT-X-MEDIA lines, URIs relative to the master's folder
+ * `dir`, to `b`; the number of renditions, or < 0. */
+int mc_subs_group_media(mc_engine *e, int g, const char *dir, mc_buf *b);
+/* Rename the rendition playlists of group g into place (before its master). */
+int mc_subs_group_commit(mc_engine *e, int g);
 
 /* Whether the task has been asked to stop. */
 bool mc_engine_canceled(const mc_engine *e);

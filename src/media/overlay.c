@@ -49,6 +49,8 @@ struct mc_overlays {
     size_t n_wm;
     mc_wm_res *wm; /* one per watermark */
     mc_rect *logo; /* one per delogo, clamped to the picture */
+    char *burn;    /* BurnSubtitle.URI: the subtitle file (cues on the output timeline) */
+    int burn_stream; /* BurnSubtitle.Stream: the stream of each source, -1: none */
 };
 
 void mc_overlay_free(mc_overlays **pov)
@@ -60,6 +62,7 @@ void mc_overlay_free(mc_overlays **pov)
         free(ov->wm[i].path);
     free(ov->wm);
     free(ov->logo);
+    free(ov->burn);
     free(ov);
     *pov = NULL;
 }
@@ -261,13 +264,87 @@ static int plan_delogo(mc_engine *e, const char *field, const mc_delogo *d, int 
     return 0;
 }
 
+/* ---- BurnSubtitle ---- */
+
+/* Demuxers that open further files by themselves: the subtitles filter reads the file
+ * without the store's confinement, so these are not taken as subtitle files. */
+static bool opens_others(const AVFormatContext *fmt)
+{
+    static const char *const names[] = {"hls", "dash", "concat", "image2", NULL};
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(fmt->iformat->name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static int plan_burn_file(mc_engine *e, const mc_output *out, mc_overlays *ov)
+{
+    const char *src = out->t->video.burn_uri;
+    char field[160];
+    snprintf(field, sizeof(field), "%s.Video.FilterVideo.BurnSubtitle.URI", out->field);
+    mc_uri uri;
+    int rc = mc_uri_resolve(e->opts->store, src, e->opts->uri_flags, field, &uri, e->err);
+    if (rc < 0)
+        return rc;
+    ov->burn = uri.path;
+    uri.path = NULL;
+    mc_io_guard guard = {.root = uri.scheme == MC_URI_OSS ? mc_store_root(e->opts->store) : NULL};
+    mc_uri_clear(&uri);
+    struct stat sb;
+    if (stat(ov->burn, &sb) < 0 || S_ISDIR(sb.st_mode))
+        return mc_err_set(e->err, -ENOENT, "ResourceNotFound", "%s: %s does not exist", field,
+                          src);
+    AVFormatContext *fmt = NULL;
+    rc = mc_open_demuxer(&fmt, ov->burn, &guard);
+    int st = rc < 0 ? -1 : av_find_best_stream(fmt, AVMEDIA_TYPE_SUBTITLE, -1, -1, NULL, 0);
+    bool ok = st >= 0 && !opens_others(fmt) &&
+              fmt->streams[st]->codecpar->codec_id != AV_CODEC_ID_NONE;
+    avformat_close_input(&fmt);
+    if (rc == AVERROR(ENOMEM))
+        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    if (!ok)
+        return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                          "%s: %s is not a subtitle file; allowed: srt, vtt or ass files (or a "
+                          "media file with a subtitle stream)",
+                          field, src);
+    return 0;
+}
+
+/* BurnSubtitle.Stream must be a subtitle stream of every source (each burns its own). */
+static int plan_burn_stream(mc_engine *e, const mc_output *out, mc_overlays *ov)
+{
+    int want = out->t->video.burn_stream;
+    for (size_t i = 0; i < e->n_inputs; i++) {
+        const mc_input *in = &e->inputs[i];
+        bool ok = want >= 0 && (unsigned)want < in->fmt->nb_streams &&
+                  in->fmt->streams[want]->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE &&
+                  in->fmt->streams[want]->codecpar->codec_id != AV_CODEC_ID_NONE;
+        if (ok)
+            continue;
+        char allowed[128] = "";
+        for (unsigned k = 0; k < in->fmt->nb_streams && strlen(allowed) < 100; k++)
+            if (in->fmt->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE)
+                snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), "%s%u",
+                         allowed[0] ? ", " : "", k);
+        char src[32];
+        return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                          "%s.Video.FilterVideo.BurnSubtitle.Stream: %d is not a subtitle stream "
+                          "of %s (%s); allowed: %s",
+                          out->field, want, mc_input_field(in, src, sizeof(src)), in->uri,
+                          allowed[0] ? allowed : "none, the source has no subtitle stream");
+    }
+    ov->burn_stream = want;
+    return 0;
+}
+
 int mc_overlay_plan(mc_engine *e, mc_output *out)
 {
     mc_ostream *os = out->v;
     const mc_target_video *v = &out->t->video;
     /* FilterVideo only exists for transcoded video: the job model does not read it when the
      * video is copied (spec 1.6). */
-    if (!os || os->copy || !out->t->has_video || (!v->n_watermarks && !v->n_delogos))
+    if (!os || os->copy || !out->t->has_video ||
+        (!v->n_watermarks && !v->n_delogos && !v->has_burn_subtitle))
         return 0;
     int W = os->v.width, H = os->v.height;
     mc_overlays *ov = calloc(1, sizeof(*ov));
@@ -277,8 +354,14 @@ int mc_overlay_plan(mc_engine *e, mc_output *out)
     ov->n_wm = v->n_watermarks;
     ov->logo = calloc(v->n_delogos + 1, sizeof(*ov->logo));
     os->ovl = ov; /* owned by the ostream from here on, also on failure */
+    ov->burn_stream = -1;
     if (!ov->wm || !ov->logo)
         return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    if (v->has_burn_subtitle) {
+        int brc = v->burn_uri ? plan_burn_file(e, out, ov) : plan_burn_stream(e, out, ov);
+        if (brc < 0)
+            return brc;
+    }
     char field[128];
     int rc = 0;
     for (size_t i = 0; rc >= 0 && i < v->n_watermarks; i++) {
@@ -426,7 +509,38 @@ static void delogo_filter(mc_buf *b, const mc_delogo *d, const mc_rect *r, size_
     put_enable(b, d->start_time, d->duration, t0);
 }
 
-int mc_overlay_filters(const mc_ostream *os, double t0, mc_buf *b)
+/* The subtitles filter (libass) draws the cues shown at each frame's time; the frames are
+ * moved to the subtitle's own timeline around it (`shift` seconds: the output time of the
+ * chain's t = 0 for a file, the source's file time for its own stream) and back, by the
+ * same whole number of ticks. */
+static int burn_filter(mc_buf *b, const mc_overlays *ov, const mc_input *in, double t0)
+{
+    const char *path = ov->burn ? ov->burn : in->path;
+    double shift = t0;
+    int si = -1;
+    if (!ov->burn) {
+        shift = (double)(in->t0 + in->win_start) / AV_TIME_BASE;
+        si = 0; /* the filter counts subtitle streams only */
+        for (int k = 0; k < ov->burn_stream; k++)
+            si += in->fmt->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE;
+    }
+    char ticks[64] = "";
+    if (shift != 0)
+        snprintf(ticks, sizeof(ticks), "floor(%.6f/TB+0.5)", shift);
+    if (ticks[0])
+        mc_buf_printf(b, ",setpts=PTS+%s", ticks);
+    mc_buf_puts(b, ",subtitles=filename=");
+    int rc = put_quoted(b, path);
+    if (rc < 0)
+        return rc;
+    if (si >= 0)
+        mc_buf_printf(b, ":stream_index=%d", si);
+    if (ticks[0])
+        mc_buf_printf(b, ",setpts=PTS-%s", ticks);
+    return 0;
+}
+
+int mc_overlay_filters(const mc_ostream *os, const mc_input *in, double t0, mc_buf *b)
 {
     const mc_overlays *ov = os->ovl;
     if (!ov)
@@ -451,5 +565,8 @@ int mc_overlay_filters(const mc_ostream *os, double t0, mc_buf *b)
         if (rc < 0)
             return rc;
     }
+    /* Subtitles over everything else, as a player shows them. */
+    if (ov->burn || ov->burn_stream >= 0)
+        return burn_filter(b, ov, in, t0);
     return 0;
 }

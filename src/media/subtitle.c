@@ -210,6 +210,7 @@ static sub_out *out_new(mc_engine *e, int target_index, int track, sub_feed **fe
     memcpy(o->feeds, feeds, n_feeds * sizeof(*feeds));
     o->n_feeds = n_feeds;
     o->target_index = target_index;
+    o->group = -1;
     o->track = track;
     o->output = -1;
     s->outs[s->n_outs++] = o;
@@ -235,8 +236,9 @@ static int plan_container(mc_engine *e, size_t oi, int track, sub_feed **feeds, 
     mc_output *out = &e->outputs[oi];
     const mc_target *t = out->t;
     if (t->has_segment) {
-        /* HLS carries subtitles as WebVTT renditions beside the media playlist, DASH as
-         * adaptation sets: neither is written yet. */
+        /* HLS carries subtitles as WebVTT renditions that only a master playlist can name
+         * (a TargetGroup writes them), DASH as adaptation sets (not written): a lone media
+         * playlist has no place for them. ExtractSubtitle writes the WebVTT beside it. */
         bool added = feeds[0]->stream < 0;
         if (!added && !named) {
             mc_log(MC_LOG_INFO, "Targets[%d]: segmented output carries no subtitle stream; %s "
@@ -244,9 +246,11 @@ static int plan_container(mc_engine *e, size_t oi, int track, sub_feed **feeds, 
             return 0;
         }
         return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                          "%s: subtitle streams in segmented output (Targets[%d].Segment) are "
-                          "not available yet; allowed: Targets[%d].Subtitle.ExtractSubtitle to "
-                          "write them beside the playlist, or Subtitle.DisableSubtitle",
+                          "%s: a segmented output (Targets[%d].Segment) has no subtitle "
+                          "stream (HLS subtitle renditions need a master playlist: use a "
+                          "TargetGroup with Subtitle.ExtractSubtitle); allowed: "
+                          "Targets[%d].Subtitle.ExtractSubtitle to write them beside the "
+                          "playlist, or Subtitle.DisableSubtitle",
                           added ? feeds[0]->field : "Subtitle.Stream", out->target_index,
                           out->target_index);
     }
@@ -284,20 +288,32 @@ static int plan_container(mc_engine *e, size_t oi, int track, sub_feed **feeds, 
     if (!o)
         return nomem(e);
     o->output = (int)oi;
+    o->t = t;
     o->codec = codec;
     snprintf(o->field, sizeof(o->field), "Targets[%d].Subtitle", out->target_index);
     return mc_subs_open_codecs(e, o);
 }
 
-/* The subtitle track `track` of target ti into <prefix>_<track>.<ext>. */
-static int plan_extract(mc_engine *e, int ti, int track, sub_feed **feeds, size_t n, bool named)
+/* Which target a track plan is for: one of Targets (group -1) or of a TargetGroup. */
+typedef struct sub_target {
+    const mc_target *t;
+    int index; /* in Targets, or in its group's Targets */
+    int group; /* TargetGroups index, -1 for Targets */
+    char field[64];
+} sub_target;
+
+/* The subtitle track `track` of a target into <prefix>_<track>.<ext>; in a TargetGroup a
+ * WebVTT rendition (<prefix>_<track>.vtt and its media playlist, subtitle_hls.c). */
+static int plan_extract(mc_engine *e, const sub_target *st, int track, sub_feed **feeds,
+                        size_t n, bool named)
 {
-    const mc_target *t = &e->job->targets[ti];
+    const mc_target *t = st->t;
+    int ti = st->index;
     enum AVCodecID codec;
     const char *muxer, *ext;
     extract_format(t->subtitle.extract_format, &codec, &muxer, &ext);
     char field[96];
-    snprintf(field, sizeof(field), "Targets[%d].Subtitle.ExtractSubtitle", ti);
+    snprintf(field, sizeof(field), "%s.Subtitle.ExtractSubtitle", st->field);
     const sub_feed *bad = unconvertible(feeds, n, codec);
     if (bad) {
         if (!named && bad->stream >= 0) {
@@ -319,6 +335,8 @@ static int plan_extract(mc_engine *e, int ti, int track, sub_feed **feeds, size_
     o->codec = codec;
     o->muxer = muxer;
     o->ext = ext;
+    o->group = st->group;
+    o->t = t;
     snprintf(o->field, sizeof(o->field), "%s", field);
     char ufield[112], *prefix = NULL;
     snprintf(ufield, sizeof(ufield), "%s.URI", field);
@@ -339,14 +357,18 @@ static int plan_extract(mc_engine *e, int ti, int track, sub_feed **feeds, size_
     for (size_t i = 0; i < e->n_outputs; i++)
         if (e->outputs[i].path && strcmp(e->outputs[i].path, o->path) == 0)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
-                              "%s: %s is also the output of Targets[%d]", ufield, o->uri,
-                              e->outputs[i].target_index);
+                              "%s: %s is also the output of %s", ufield, o->uri,
+                              e->outputs[i].field);
     for (size_t i = 0; i + 1 < e->subs->n_outs; i++) {
         const sub_out *p = e->subs->outs[i];
         if (p->path && strcmp(p->path, o->path) == 0)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
-                              "%s: %s is also extracted by Targets[%d]", ufield, o->uri,
-                              p->target_index);
+                              "%s: %s is also extracted by another target", ufield, o->uri);
+    }
+    if (o->group >= 0) {
+        rc = mc_subs_rendition_plan(e, o, ufield);
+        if (rc < 0)
+            return rc;
     }
     return mc_subs_open_codecs(e, o);
 }
@@ -380,24 +402,27 @@ static size_t select_streams(const mc_target *t, const mc_input *in, int *sel)
     return n;
 }
 
-/* One track of target ti: to its container output (oi, or none) and to its extraction. */
-static int plan_track(mc_engine *e, int ti, long oi, int track, sub_feed **feeds, size_t n,
-                      bool named)
+/* One track of a target: to its container output (oi, or none) and to its extraction. */
+static int plan_track(mc_engine *e, const sub_target *st, long oi, int track, sub_feed **feeds,
+                      size_t n, bool named)
 {
-    const mc_target *t = &e->job->targets[ti];
+    const mc_target *t = st->t;
     int rc = 0;
     if (oi >= 0 && !t->subtitle.disable)
         rc = plan_container(e, (size_t)oi, track, feeds, n, named);
     if (rc >= 0 && t->subtitle.has_extract)
-        rc = plan_extract(e, ti, track, feeds, n, named);
+        rc = plan_extract(e, st, track, feeds, n, named);
     return rc;
 }
 
-static int plan_target(mc_engine *e, int ti, sub_feed **feeds, int *sel)
+/* The subtitle tracks of a target. A variant of a TargetGroup has no subtitle stream of its
+ * own (the job model allows only ExtractSubtitle there): its tracks become renditions. */
+static int plan_target(mc_engine *e, const sub_target *st, sub_feed **feeds, int *sel)
 {
-    const mc_target *t = &e->job->targets[ti];
+    const mc_target *t = st->t;
+    int ti = st->index;
     long oi = -1;
-    for (size_t i = 0; i < e->n_outputs; i++)
+    for (size_t i = 0; st->group < 0 && i < e->n_outputs; i++)
         if (e->outputs[i].target_index == ti && e->outputs[i].group_index < 0)
             oi = (long)i;
     if ((oi < 0 || t->subtitle.disable) && !t->subtitle.has_extract)
@@ -418,7 +443,7 @@ static int plan_target(mc_engine *e, int ti, sub_feed **feeds, int *sel)
             return rc;
         if (n == 0)
             break;
-        rc = plan_track(e, ti, oi, track++, feeds, n, named);
+        rc = plan_track(e, st, oi, track++, feeds, n, named);
         if (rc < 0)
             return rc;
     }
@@ -427,13 +452,13 @@ static int plan_target(mc_engine *e, int ti, sub_feed **feeds, int *sel)
     for (size_t i = 0; i < n_feeds && rc >= 0; i++) {
         sub_feed *f = e->subs->feeds[i];
         if (f->stream < 0)
-            rc = plan_track(e, ti, oi, track++, &f, 1, true);
+            rc = plan_track(e, st, oi, track++, &f, 1, true);
     }
     if (rc >= 0 && t->subtitle.has_extract && track == 0)
         return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
-                          "Targets[%d].Subtitle.ExtractSubtitle: the sources have no subtitle "
+                          "%s.Subtitle.ExtractSubtitle: the sources have no subtitle "
                           "stream%s to extract",
-                          ti, named ? " of the indexes in Subtitle.Stream" : "");
+                          st->field, named ? " of the indexes in Subtitle.Stream" : "");
     return rc;
 }
 
@@ -459,8 +484,34 @@ int mc_subs_plan(mc_engine *e)
     int *sel = calloc(max_streams, sizeof(*sel));
     if (!feeds || !sel)
         rc = nomem(e);
-    for (size_t ti = 0; ti < e->job->n_targets && rc >= 0; ti++)
-        rc = plan_target(e, (int)ti, feeds, sel);
+    for (size_t ti = 0; ti < e->job->n_targets && rc >= 0; ti++) {
+        sub_target st = {&e->job->targets[ti], (int)ti, -1, ""};
+        snprintf(st.field, sizeof(st.field), "Targets[%d]", (int)ti);
+        rc = plan_target(e, &st, feeds, sel);
+    }
+    /* TargetGroups: one target packages every subtitle track as renditions (spec 1.5). */
+    for (size_t g = 0; g < e->job->n_target_groups && rc >= 0; g++) {
+        const mc_target_group *grp = &e->job->target_groups[g];
+        long first = -1;
+        for (size_t i = 0; i < grp->n_targets && rc >= 0; i++) {
+            const mc_target *t = &grp->targets[i];
+            if (!t->has_subtitle || !t->subtitle.has_extract)
+                continue;
+            if (first >= 0) {
+                rc = mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                                "TargetGroups[%zu].Targets[%zu].Subtitle.ExtractSubtitle: "
+                                "TargetGroups[%zu].Targets[%ld] already packages every "
+                                "subtitle track of the group; allowed: ExtractSubtitle on "
+                                "one target of a group",
+                                g, i, g, first);
+                break;
+            }
+            first = (long)i;
+            sub_target st = {t, (int)i, (int)g, ""};
+            snprintf(st.field, sizeof(st.field), "TargetGroups[%d].Targets[%d]", (int)g, (int)i);
+            rc = plan_target(e, &st, feeds, sel);
+        }
+    }
     free(feeds);
     free(sel);
     return rc;

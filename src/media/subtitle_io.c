@@ -84,7 +84,7 @@ int mc_subs_open_codecs(mc_engine *e, sub_out *o)
 }
 
 /* The language of a track: Source.Subtitles[].Language, or the embedded stream's. */
-static const char *track_language(const sub_out *o)
+const char *mc_subs_track_language(const sub_out *o)
 {
     const sub_feed *f = o->feeds[0];
     if (f->stream < 0)
@@ -111,7 +111,7 @@ static int new_stream(mc_engine *e, sub_out *o, AVFormatContext *mux, bool strip
     }
     if (rc < 0)
         return nomem(e);
-    const char *lang = track_language(o);
+    const char *lang = mc_subs_track_language(o);
     /* a Language given with the file is kept even by StripMetadata: it was asked for */
     if (lang && (!strip || first->stream < 0))
         av_dict_set(&st->metadata, "language", lang, 0);
@@ -141,7 +141,7 @@ static int open_file(mc_engine *e, sub_out *o)
         return mc_media_error(e, rc, "%s: cannot create a %s muxer", o->field, o->muxer);
     o->mux = mux;
     mux->flags |= AVFMT_FLAG_BITEXACT;
-    rc = new_stream(e, o, mux, e->job->targets[o->target_index].strip_metadata);
+    rc = new_stream(e, o, mux, o->t->strip_metadata);
     if (rc < 0)
         return rc;
     rc = mc_atomic_open(o->path, &o->file, e->err);
@@ -320,6 +320,8 @@ int mc_subs_finish(mc_engine *e, mc_result *res)
             rc = avio_closep(&o->mux->pb);
         if (rc < 0)
             return mc_media_error(e, rc, "%s: finishing %s failed", o->field, o->uri);
+        if (o->group >= 0 && (rc = mc_subs_rendition_finish(e, o)) < 0)
+            return rc;
         mc_media_info info = {0};
         rc = mc_probe_file(mc_atomic_tmp_path(o->file), NULL, &info, e->err);
         if (rc < 0)
@@ -332,6 +334,7 @@ int mc_subs_finish(mc_engine *e, mc_result *res)
             mc_media_info_clear(&info);
             return nomem(e);
         }
+        res->outputs[res->n_outputs - 1].group = o->group;
     }
     return 0;
 }
@@ -362,6 +365,7 @@ void mc_subs_free(mc_engine *e)
             avformat_free_context(o->mux);
         }
         mc_atomic_abort(&o->file);
+        mc_subs_rendition_free(o);
         free(o->uri);
         free(o->path);
         free(o->feeds);

@@ -33,6 +33,8 @@ typedef struct sub_feed {
 
 typedef struct sub_out {
     int target_index;
+    int group; /* TargetGroups index of an HLS rendition, else -1 */
+    const mc_target *t;
     int track;  /* index among the target's subtitle tracks */
     int output; /* index in e->outputs; -1 for an extracted file */
     char field[96];
@@ -48,6 +50,10 @@ typedef struct sub_out {
     mc_atomic_file *file;
     bool header_written;
     int64_t packets;
+    /* HLS rendition (group >= 0): <prefix>_<track>.m3u8 naming the .vtt as one segment */
+    char *pl_uri, *pl_path;
+    mc_atomic_file *pl_file;
+    char *lang; /* the track's language (the inputs are closed when the master is written) */
 } sub_out;
 
 struct mc_subs {
@@ -60,7 +66,15 @@ struct mc_subs {
     int buf_size;
 };
 
+/* subtitle_hls.c: WebVTT renditions of TargetGroups. */
+/* Name the rendition's media playlist (after o->uri, o->path). */
+int mc_subs_rendition_plan(mc_engine *e, sub_out *o, const char *field);
+/* The finished .vtt (temporary file) gets the X-TIMESTAMP-MAP of the group's variants. */
+int mc_subs_rendition_finish(mc_engine *e, sub_out *o);
+void mc_subs_rendition_free(sub_out *o);
+
 /* subtitle_io.c */
+const char *mc_subs_track_language(const sub_out *o);
 int mc_subs_open_codecs(mc_engine *e, sub_out *o);
 int mc_subs_feed_packet(mc_engine *e, sub_feed *f, const AVPacket *pkt);
 

@@ -539,14 +539,6 @@ static void bad_requests(void **state)
              "\"Duration\":4}}]}]}",
              friday_uri);
     expect_invalid(json, "TargetGroups[0].Targets[0].Segment.Format", "allowed: hls");
-    snprintf(json, sizeof(json),
-             "{\"ProjectName\":\"seg\",\"Sources\":[{\"URI\":\"%s\"}],\"TargetGroups\":[{"
-             "\"URI\":\"oss://output/seg/bad/m.m3u8\",\"Targets\":[{\"URI\":"
-             "\"oss://output/seg/bad/v\",\"Container\":\"ts\",\"Segment\":{\"Format\":\"hls\","
-             "\"Duration\":4},\"Subtitle\":{\"ExtractSubtitle\":{\"Format\":\"vtt\",\"URI\":"
-             "\"oss://output/seg/bad/sub\"}}}]}]}",
-             friday_uri);
-    expect_invalid(json, "TargetGroups[0].Targets[0].Subtitle.ExtractSubtitle", "not available");
     assert_true(dir_empty_or_missing(t_path("output/seg/bad")));
 }
 

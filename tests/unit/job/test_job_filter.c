@@ -213,6 +213,45 @@ static void desensitization(void **state)
     BAD(FV("'Desensitization':'on'"), P_FV "Desensitization");
 }
 
+/* BurnSubtitle (extension): a subtitle file or a subtitle stream, drawn into the picture. */
+static void burn_subtitle(void **state)
+{
+    (void)state;
+    mc_job *job = job_ok(FV("'BurnSubtitle':{'URI':'oss://b/friday.vtt'}"));
+    const mc_target_video *v = &job->targets[0].video;
+    assert_true(v->has_burn_subtitle);
+    assert_string_equal(v->burn_uri, "oss://b/friday.vtt");
+    assert_int_equal(v->burn_stream, -1);
+    mc_job_free(&job);
+    job = job_ok(FV("'BurnSubtitle':{'Stream':2}"));
+    v = &job->targets[0].video;
+    assert_true(v->has_burn_subtitle);
+    assert_null(v->burn_uri);
+    assert_int_equal(v->burn_stream, 2);
+    mc_job_free(&job);
+    job = job_ok(FV(""));
+    assert_false(job->targets[0].video.has_burn_subtitle);
+    mc_job_free(&job);
+    /* with Codec copy, FilterVideo (BurnSubtitle included) is not read (spec 1.6) */
+    job = job_ok(REQ(MP4(",'Video':{'TranscodeVideo':{'Codec':'copy'},'FilterVideo':"
+                         "{'BurnSubtitle':{'Stream':-1}}}")));
+    assert_false(job->targets[0].video.has_burn_subtitle);
+    mc_job_free(&job);
+
+    BAD(FV("'BurnSubtitle':{}"), P_FV "BurnSubtitle");
+    assert_non_null(strstr(job_last_msg(), "neither URI nor Stream"));
+    BAD(FV("'BurnSubtitle':{'URI':'oss://b/a.srt','Stream':0}"), P_FV "BurnSubtitle");
+    assert_non_null(strstr(job_last_msg(), "allowed: one of them"));
+    BAD(FV("'BurnSubtitle':{'URI':'http://x/a.srt'}"), P_FV "BurnSubtitle.URI");
+    assert_non_null(strstr(job_last_msg(), "allowed: oss://bucket/key"));
+    MISSING(FV("'BurnSubtitle':{'URI':''}"), "MissingURI", P_FV "BurnSubtitle.URI");
+    BAD(FV("'BurnSubtitle':{'Stream':-1}"), P_FV "BurnSubtitle.Stream");
+    assert_non_null(strstr(job_last_msg(), "allowed: 0 to 100"));
+    BAD(FV("'BurnSubtitle':{'Stream':'two'}"), P_FV "BurnSubtitle.Stream");
+    BAD(FV("'BurnSubtitle':{'Stream':1.5}"), P_FV "BurnSubtitle.Stream");
+    BAD(FV("'BurnSubtitle':'oss://b/a.srt'"), P_FV "BurnSubtitle");
+}
+
 int test_job_filter(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +263,7 @@ int test_job_filter(void)
         cmocka_unit_test(sizes),
         cmocka_unit_test(delogos),
         cmocka_unit_test(desensitization),
+        cmocka_unit_test(burn_subtitle),
     };
     return cmocka_run_group_tests_name("job: video filters", tests, NULL, NULL);
 }
