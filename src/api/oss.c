@@ -321,6 +321,25 @@ void api_oss_free(api_req *r)
     r->oss = NULL;
 }
 
+/* Whether the path is /<bucket>/<key> of an existing bucket folder (and not one of the
+ * service's own routes: /v1/...). */
+static bool names_bucket(const api_req *r, const mc_config *cfg)
+{
+    (void)cfg;
+    const char *p = r->path;
+    if (p[0] != '/' || p[1] == '.' || p[1] == '/')
+        return false;
+    const char *slash = strchr(p + 1, '/');
+    size_t n = slash ? (size_t)(slash - p - 1) : 0;
+    if (!slash || n == 0 || n > 63 || !slash[1] || (n == 2 && strncmp(p + 1, "v1", 2) == 0))
+        return false;
+    char *dir = mc_asprintf("%s/%.*s", mc_store_root(r->api->deps.objects), (int)n, p + 1);
+    struct stat st;
+    bool ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    free(dir);
+    return ok;
+}
+
 bool api_oss_claim(api_req *r)
 {
     if (mc_kvlist_get_ci(&r->headers, "x-acs-action") || query_has(r->raw_query, "Action"))
@@ -332,13 +351,11 @@ bool api_oss_claim(api_req *r)
     const char *auth = mc_kvlist_get_ci(&r->headers, "Authorization");
     bool oss_auth = auth && (strncmp(auth, "OSS ", 4) == 0 || strncmp(auth, "OSS4-", 5) == 0);
     bool looks = hb || oss_auth || query_has(r->raw_query, "OSSAccessKeyId") || has_oss_header(r);
-    /* Plain GET/HEAD of the FFmpeg API's objects (the URLs it hands out in loopback-only
-     * mode carry no signature). */
-    size_t bl = strlen(cfg->ffapi_bucket);
-    if (!looks && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) && bl &&
-        r->path[0] == '/' && strncmp(r->path + 1, cfg->ffapi_bucket, bl) == 0 &&
-        r->path[bl + 1] == '/')
-        looks = true;
+    /* Plain GET/HEAD of /<bucket>/<key> where the bucket exists: the FFmpeg API's URLs in
+     * loopback-only mode and players reading an HLS output carry no signature and no OSS
+     * header. (With keys configured, such a request gets OSS's AccessDenied.) */
+    if (!looks && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0))
+        looks = names_bucket(r, cfg);
     /* An unsigned POST / without a bucket is an IMM call with its Action in a form body. */
     if (looks && !hb && strcmp(r->path, "/") == 0 && strcmp(r->method, "POST") == 0)
         looks = false;
