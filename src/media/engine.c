@@ -118,11 +118,20 @@ static void report_progress(mc_engine *e, const mc_input *in, bool force)
     e->opts->progress(f, e->opts->progress_opaque);
 }
 
-static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
+/* The ostream of `out` that takes frames or packets of input stream `index` (NULL: none). */
+static mc_ostream *taker(const mc_output *out, const mc_input *in, int index)
+{
+    if (index == in->vst)
+        return out->v;
+    int k = mc_input_track(in, index);
+    return k >= 0 && k < out->n_at ? out->at[k] : NULL;
+}
+
+static int decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext *dec,
                               const AVPacket *pkt)
 {
     bool video = dec->codec_type == AVMEDIA_TYPE_VIDEO;
-    const AVStream *st = in->fmt->streams[video ? in->vst : in->ast];
+    const AVStream *st = in->fmt->streams[index];
     int64_t start = av_rescale_q(in->t0 + in->win_start, AV_TIME_BASE_Q, st->time_base);
     char field[64];
     mc_input_field(in, field, sizeof(field));
@@ -191,7 +200,7 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
             in->video_end = FFMAX(in->video_end, FFMIN(vend, in->win_len));
         }
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
-            mc_ostream *os = video ? e->outputs[i].v : e->outputs[i].a;
+            mc_ostream *os = taker(&e->outputs[i], in, index);
             if (os && !os->copy)
                 rc = mc_chain_push(e, os, in, f);
         }
@@ -347,7 +356,9 @@ static int run_input(mc_engine *e, mc_input *in)
     char field[64];
     mc_input_field(in, field, sizeof(field));
     AVPacket *pkt = e->pkt;
-    bool v_done = in->vst < 0, a_done = in->ast < 0;
+    bool v_done = in->vst < 0;
+    int a_left = in->n_ast; /* selected audio streams not past the window yet */
+    bool a_done[MC_MAX_ATRACKS] = {false};
     /* Only image outputs read this input: they may skip what they don't use. */
     bool sparse = e->n_outputs == 0 && in->vdec && !mc_subs_reads(e, in);
     int rc = 0;
@@ -376,7 +387,8 @@ static int run_input(mc_engine *e, mc_input *in)
                                   "%s: reading %s failed", field, in->uri);
         int idx = pkt->stream_index;
         const AVStream *st = in->fmt->streams[idx];
-        if (idx != in->vst && idx != in->ast) {
+        int track = mc_input_track(in, idx);
+        if (idx != in->vst && track < 0) {
             track_packet(in, pkt, st, false);
             if (st->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE)
                 rc = mc_subs_packet(e, in, pkt);
@@ -385,18 +397,21 @@ static int run_input(mc_engine *e, mc_input *in)
         }
         if (!track_packet(in, pkt, st, true)) {
             v_done |= idx == in->vst;
-            a_done |= idx == in->ast;
+            if (track >= 0 && !a_done[track]) {
+                a_done[track] = true;
+                a_left--;
+            }
             av_packet_unref(pkt);
-            if (v_done && a_done)
+            if (v_done && a_left == 0)
                 break;
             continue;
         }
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
-            mc_ostream *os = idx == in->vst ? e->outputs[i].v : e->outputs[i].a;
+            mc_ostream *os = taker(&e->outputs[i], in, idx);
             if (os && os->copy)
                 rc = mc_output_copy_packet(e, os, in, pkt);
         }
-        AVCodecContext *dec = idx == in->vst ? in->vdec : in->adec;
+        AVCodecContext *dec = idx == in->vst ? in->vdec : in->adec[track];
         bool drop = false;
         if (rc >= 0 && dec && idx == in->vst && sparse && sparse_policy(e, in, pkt, &drop)) {
             in->stopped = true;
@@ -404,11 +419,11 @@ static int run_input(mc_engine *e, mc_input *in)
             break;
         }
         if (rc >= 0 && dec && !drop)
-            rc = decode_and_fan_out(e, in, dec, pkt);
+            rc = decode_and_fan_out(e, in, idx, dec, pkt);
         if (rc >= 0 && in->drain_until != AV_NOPTS_VALUE) {
             /* skipping ahead: what the decoder holds first, with the frames that cover the
              * points before the skip */
-            rc = decode_and_fan_out(e, in, in->vdec, NULL);
+            rc = decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
             avcodec_flush_buffers(in->vdec);
             if (rc >= 0)
                 rc = mc_images_cover(e, in, in->drain_until);
@@ -420,9 +435,10 @@ static int run_input(mc_engine *e, mc_input *in)
     if (rc >= 0 && in->fmt->pb && in->fmt->pb->error < 0)
         return mc_media_error(e, in->fmt->pb->error, "%s: reading %s failed", field, in->uri);
     if (rc >= 0 && in->vdec && !in->stopped)
-        rc = decode_and_fan_out(e, in, in->vdec, NULL);
-    if (rc >= 0 && in->adec)
-        rc = decode_and_fan_out(e, in, in->adec, NULL);
+        rc = decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
+    for (int k = 0; rc >= 0 && k < in->n_ast; k++)
+        if (in->adec[k])
+            rc = decode_and_fan_out(e, in, in->asts[k], in->adec[k], NULL);
     return rc;
 }
 
@@ -470,10 +486,12 @@ static int finish_input(mc_engine *e, mc_input *in)
     /* Pictures come from the video: its end, not the audio's, ends their timeline. */
     int rc = mc_images_end_input(e, in, e->done_len + FFMIN(seg_len, in->video_end));
     for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
-        mc_ostream *streams[2] = {e->outputs[i].v, e->outputs[i].a};
-        for (int k = 0; k < 2 && rc >= 0; k++)
-            if (streams[k] && !streams[k]->copy)
-                rc = mc_chain_end_input(e, streams[k], in, seg_len);
+        const mc_output *out = &e->outputs[i];
+        if (out->v && !out->v->copy)
+            rc = mc_chain_end_input(e, out->v, in, seg_len);
+        for (int k = 0; k < out->n_at && rc >= 0; k++)
+            if (!out->at[k]->copy)
+                rc = mc_chain_end_input(e, out->at[k], in, seg_len);
     }
     mc_log(MC_LOG_DEBUG, "%s: %.3f s processed, output continues at %.3f s", field,
            (double)seg_len / AV_TIME_BASE, (double)(e->done_len + seg_len) / AV_TIME_BASE);
@@ -498,6 +516,7 @@ static int open_inputs(mc_engine *e)
         in->source_index = (int)i;
         in->src = &job->sources[i];
         in->vst = in->ast = -1;
+        in->n_ast = 0;
         in->first = INT64_MAX;
         in->last_ts[0] = in->last_ts[1] = AV_NOPTS_VALUE;
         in->skip_to = in->floor = in->key_shift = in->drain_until = AV_NOPTS_VALUE;

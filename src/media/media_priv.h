@@ -3,7 +3,8 @@
  * folder includes it.
  *
  * Shape of a run: every non-attached source is an mc_input, demuxed and decoded once; every
- * container target is an mc_output with at most one video and one audio mc_ostream. An
+ * container target is an mc_output with at most one video mc_ostream and one audio mc_ostream
+ * per selected audio stream (or one that mixes them). An
  * ostream either copies packets of the (single) input or encodes frames that a per-input
  * filter chain (trim, fps, scale, rotate, format / resample) made from the decoded frames.
  * Sources play one after another (concatenation): each input's frames are placed on the
@@ -31,6 +32,9 @@
  * units): no real recording pauses a stream for ten minutes. */
 #define MC_MAX_TS_JUMP (600LL * AV_TIME_BASE)
 
+/* Audio streams one source may select (Audio.Stream), and audio tracks of an output. */
+#define MC_MAX_ATRACKS 16
+
 typedef struct mc_io_guard {
     const char *root; /* NULL: no confinement */
     int (*default_open)(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
@@ -45,9 +49,12 @@ typedef struct mc_input {
     char *path;
     AVFormatContext *fmt;
     mc_io_guard guard;
-    int vst, ast; /* selected stream index, -1 = none */
-    bool decode_v, decode_a;     /* some target encodes that stream */
-    AVCodecContext *vdec, *adec; /* their decoders, opened when the input's turn comes */
+    int vst, ast; /* selected stream index, -1 = none; ast is asts[0] */
+    int asts[MC_MAX_ATRACKS]; /* every selected audio stream, in the file's order */
+    int n_ast;
+    bool decode_v, decode_a; /* some target encodes that stream (decode_a: all of asts) */
+    AVCodecContext *vdec;    /* the decoders, opened when the input's turn comes */
+    AVCodecContext *adec[MC_MAX_ATRACKS]; /* one per asts[k] */
     int64_t t0;                  /* container start time, AV_TIME_BASE units */
     int64_t win_start;           /* Source.StartTime, AV_TIME_BASE units, relative to t0 */
     int64_t win_len;             /* Source.Duration, AV_TIME_BASE units, INT64_MAX = to the end */
@@ -139,6 +146,17 @@ typedef struct mc_ostream {
     int64_t frames_in, frames_out;
     double next_key; /* segmented video: output time (s) of the next forced key frame */
     mc_overlays *ovl; /* video: FilterVideo watermarks and delogos (overlay.c), NULL: none */
+    /* Audio tracks: the k-th selected audio stream of every source feeds track k. */
+    int track; /* the selected stream this ostream takes; -1: a mix of all of them */
+    /* FilterAudio.Mixing (chain.c): the encoding ostream owns one feeder per track, whose
+     * chain and FIFO bring that track to the encoder's format; their frames meet in an
+     * amix graph whose output goes to this ostream's FIFO. */
+    struct mc_ostream *mix_into; /* feeder: the ostream it feeds, NULL otherwise */
+    int mix_slot;                /* feeder: its input of the amix graph */
+    struct mc_ostream *feed[MC_MAX_ATRACKS];
+    int n_feed;
+    AVFilterGraph *mix_graph;
+    AVFilterContext *mix_src[MC_MAX_ATRACKS], *mix_sink;
 } mc_ostream;
 
 /* A segmented output (Target.Segment): the hls or dash muxer writes the playlist and its
@@ -162,7 +180,13 @@ typedef struct mc_output {
     mc_atomic_file *file; /* NULL for a segmented output */
     mc_segdir *seg;       /* segmented output, else NULL */
     AVFormatContext *mux;
-    mc_ostream *v, *a;
+    mc_ostream *v;
+    mc_ostream *a[MC_MAX_ATRACKS]; /* audio streams written, owned */
+    int n_a;
+    /* What takes the k-th selected audio stream of every source: a[k], or the k-th feeder of
+     * a[0] when it mixes them (borrowed). */
+    mc_ostream *at[MC_MAX_ATRACKS];
+    int n_at;
     bool header_written; /* and the trailer not yet */
 } mc_output;
 
@@ -206,6 +230,8 @@ void mc_input_close(mc_input *in);
 int mc_input_open_decoders(mc_engine *e, mc_input *in);
 int mc_input_seek(mc_engine *e, mc_input *in);
 const char *mc_input_field(const mc_input *in, char *buf, size_t size); /* "Sources[2]" */
+/* Which selected audio stream (k of asts) file stream `index` is, -1: none. */
+int mc_input_track(const mc_input *in, int index);
 
 /* engine.c */
 /* A device frame copied to system memory (into e->dl, valid until the next call, counted),
@@ -217,6 +243,9 @@ int mc_plan_outputs(mc_engine *e);
 /* The input whose parameters a concatenation takes for a stream type: the AlignmentIndex
  * source, or the first input that has such a stream at all (NULL: none has). */
 const mc_input *mc_ref_input(const mc_engine *e, enum AVMediaType type);
+/* The input whose parameters audio track k takes: the AlignmentIndex source if it has k
+ * selected audio streams, else the first that does (NULL: none). */
+const mc_input *mc_track_input(const mc_engine *e, int k);
 const char *mc_container_muxer(enum mc_container c);
 /* Expand an output URI template (spec 1.10) with {index} = index (< 0: unavailable),
  * {autoext} and {resolution} (NULL: unavailable). *out is a new string. */
@@ -229,6 +258,10 @@ bool mc_uri_has_extension(const char *uri);
 int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *frame);
 int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len);
 void mc_chain_free(mc_ostream *os);
+/* A mixing ostream (FilterAudio.Mixing): its feeders have sent everything; mix the rest into
+ * its FIFO and encode it. */
+int mc_mix_finish(mc_engine *e, mc_ostream *os);
+void mc_mix_free(mc_ostream *os);
 /*
  * Append ",<scaler>=...[,crop|pad][,transpose][,setsar]" turning frames like `f` (shown
  * rotated by `rot` degrees clockwise) into width x height pictures of aspect `sar`, fitted
