@@ -621,6 +621,20 @@ static int mix_pull(mc_engine *e, mc_ostream *os)
     }
 }
 
+int mc_chain_end_attached(mc_engine *e, mc_ostream *os)
+{
+    int rc = close_chain(e, os, os->last_end);
+    if (rc >= 0 && os->seg_end != INT64_MAX) {
+        int64_t queued = os->next_pts + av_audio_fifo_size(os->fifo);
+        if (queued < os->seg_end)
+            rc = send_silence(e, os, os->seg_end - queued);
+    }
+    os->seg_end = INT64_MAX;
+    if (rc >= 0)
+        rc = drain_fifo(e, os, true);
+    return rc;
+}
+
 static int mix_feed(mc_engine *e, mc_ostream *feeder, AVFrame *f)
 {
     mc_ostream *os = feeder->mix_into;

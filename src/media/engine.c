@@ -58,13 +58,6 @@ static int check_supported(mc_engine *e)
     const mc_job *job = e->job;
     const char *what = NULL;
     char field[96] = "";
-    for (size_t i = 0; !what && i < job->n_sources; i++) {
-        const mc_source *s = &job->sources[i];
-        if (s->attached) {
-            snprintf(field, sizeof(field), "Sources[%zu].Attached", i);
-            what = "attached streams";
-        }
-    }
     for (size_t i = 0; !what && i < job->n_targets; i++) {
         snprintf(field, sizeof(field), "Targets[%zu]", i);
         int rc = refused_in(e, &job->targets[i], field);
@@ -121,14 +114,16 @@ static void report_progress(mc_engine *e, const mc_input *in, bool force)
 /* The ostream of `out` that takes frames or packets of input stream `index` (NULL: none). */
 static mc_ostream *taker(const mc_output *out, const mc_input *in, int index)
 {
+    if (in->attached)
+        return index == in->ast && in->att_slot < out->n_att ? out->att[in->att_slot] : NULL;
     if (index == in->vst)
         return out->v;
     int k = mc_input_track(in, index);
     return k >= 0 && k < out->n_at ? out->at[k] : NULL;
 }
 
-static int decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext *dec,
-                              const AVPacket *pkt)
+int mc_decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext *dec,
+                          const AVPacket *pkt)
 {
     bool video = dec->codec_type == AVMEDIA_TYPE_VIDEO;
     const AVStream *st = in->fmt->streams[index];
@@ -199,6 +194,8 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecCont
             int64_t vend = FFMAX(end, av_rescale_q(f->pts, st->time_base, AV_TIME_BASE_Q) + shown);
             in->video_end = FFMAX(in->video_end, FFMIN(vend, in->win_len));
         }
+        if (in->loop_offset) /* a later pass of a looped attached source */
+            f->pts += av_rescale_q(in->loop_offset, AV_TIME_BASE_Q, st->time_base);
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
             mc_ostream *os = taker(&e->outputs[i], in, index);
             if (os && !os->copy)
@@ -217,7 +214,7 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecCont
  * in->reached the selected ones (the length this input contributes). Returns false once a
  * selected stream's packet starts at or after the end of the window.
  */
-static bool track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st, bool selected)
+bool mc_track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st, bool selected)
 {
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
     if (ts == AV_NOPTS_VALUE)
@@ -388,14 +385,26 @@ static int run_input(mc_engine *e, mc_input *in)
         int idx = pkt->stream_index;
         const AVStream *st = in->fmt->streams[idx];
         int track = mc_input_track(in, idx);
+        int64_t pts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+        if (e->n_attached && pts != AV_NOPTS_VALUE) {
+            /* Attached sources follow a little behind, so they never run past where the
+             * main timeline will end. */
+            int64_t t = e->done_len + av_rescale_q(pts, st->time_base, AV_TIME_BASE_Q) -
+                        in->t0 - in->win_start;
+            rc = mc_attach_catch_up(e, t - AV_TIME_BASE / 5);
+            if (rc < 0) {
+                av_packet_unref(pkt);
+                return rc;
+            }
+        }
         if (idx != in->vst && track < 0) {
-            track_packet(in, pkt, st, false);
+            mc_track_packet(in, pkt, st, false);
             if (st->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE)
                 rc = mc_subs_packet(e, in, pkt);
             av_packet_unref(pkt);
             continue;
         }
-        if (!track_packet(in, pkt, st, true)) {
+        if (!mc_track_packet(in, pkt, st, true)) {
             v_done |= idx == in->vst;
             if (track >= 0 && !a_done[track]) {
                 a_done[track] = true;
@@ -419,11 +428,11 @@ static int run_input(mc_engine *e, mc_input *in)
             break;
         }
         if (rc >= 0 && dec && !drop)
-            rc = decode_and_fan_out(e, in, idx, dec, pkt);
+            rc = mc_decode_and_fan_out(e, in, idx, dec, pkt);
         if (rc >= 0 && in->drain_until != AV_NOPTS_VALUE) {
             /* skipping ahead: what the decoder holds first, with the frames that cover the
              * points before the skip */
-            rc = decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
+            rc = mc_decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
             avcodec_flush_buffers(in->vdec);
             if (rc >= 0)
                 rc = mc_images_cover(e, in, in->drain_until);
@@ -435,10 +444,10 @@ static int run_input(mc_engine *e, mc_input *in)
     if (rc >= 0 && in->fmt->pb && in->fmt->pb->error < 0)
         return mc_media_error(e, in->fmt->pb->error, "%s: reading %s failed", field, in->uri);
     if (rc >= 0 && in->vdec && !in->stopped)
-        rc = decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
+        rc = mc_decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
     for (int k = 0; rc >= 0 && k < in->n_ast; k++)
         if (in->adec[k])
-            rc = decode_and_fan_out(e, in, in->asts[k], in->adec[k], NULL);
+            rc = mc_decode_and_fan_out(e, in, in->asts[k], in->adec[k], NULL);
     return rc;
 }
 
@@ -531,7 +540,7 @@ static int open_inputs(mc_engine *e)
     for (size_t i = 0; i < e->n_inputs; i++)
         if (e->inputs[i].est_len <= 0)
             e->total_len = 0; /* one unknown length makes the sum meaningless */
-    return 0;
+    return mc_attach_open(e);
 }
 
 static int collect_results(mc_engine *e, mc_result *res)
@@ -681,6 +690,8 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
     }
     if (rc >= 0)
         rc = mc_subs_open_files(&e);
+    if (rc >= 0)
+        rc = mc_attach_start(&e);
     for (size_t k = 0; rc >= 0 && k < e.n_inputs; k++) {
         mc_input *in = &e.inputs[k];
         rc = mc_input_open_decoders(&e, in);
@@ -707,6 +718,8 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         if (stopped)
             break; /* the image outputs are complete: the other sources are not needed */
     }
+    if (rc >= 0)
+        rc = mc_attach_finish(&e);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
         rc = mc_output_finish(&e, &e.outputs[i]);
         if (e.outputs[i].v && !e.outputs[i].v->copy)
@@ -753,9 +766,10 @@ out:
     mc_images_free(&e);
     mc_groups_free(&e);
     mc_subs_free(&e);
-    for (size_t i = 0; i < e.n_inputs; i++)
+    for (size_t i = 0; i < e.n_inputs + e.n_attached; i++)
         mc_input_close(&e.inputs[i]);
     free(e.inputs);
+    av_packet_free(&e.att_pkt);
     av_packet_free(&e.pkt);
     av_frame_free(&e.frame);
     av_frame_free(&e.dl);

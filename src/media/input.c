@@ -280,12 +280,24 @@ int mc_input_open(mc_engine *e, mc_input *in)
     in->vst = in->ast = -1;
     in->n_ast = 0;
     int n_v = 0;
-    if (!in->src->disable_video &&
+    if (in->src->attached) {
+        /* Its first audio stream; the targets' Stream lists number the main sources. */
+        int v = in->src->disable_video ? -1 : first_stream(fmt, AVMEDIA_TYPE_VIDEO);
+        if (v >= 0)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "%s: %s has a video stream; this version adds only the audio of "
+                              "an attached source; allowed: DisableVideo true, or an audio "
+                              "file",
+                              field, in->uri);
+        in->ast = in->src->disable_audio ? -1 : first_stream(fmt, AVMEDIA_TYPE_AUDIO);
+        in->n_ast = in->ast >= 0;
+        in->asts[0] = in->ast;
+    } else if (!in->src->disable_video &&
         (rc = select_streams(e, in, AVMEDIA_TYPE_VIDEO, &in->vst, &n_v)) < 0)
         return rc;
     if (n_v == 0)
         in->vst = -1;
-    if (!in->src->disable_audio &&
+    if (!in->src->attached && !in->src->disable_audio &&
         (rc = select_streams(e, in, AVMEDIA_TYPE_AUDIO, in->asts, &in->n_ast)) < 0)
         return rc;
     in->ast = in->n_ast ? in->asts[0] : -1;

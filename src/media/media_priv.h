@@ -78,6 +78,12 @@ typedef struct mc_input {
     int64_t packets_skipped;
     int hw_fallbacks; /* video decoders of this input that fell back to software */
     bool stopped; /* the image outputs had all they wanted: the rest was not read */
+    /* An attached source (attach.c): read alongside the main timeline, its audio added to
+     * every container output as a track of its own. */
+    bool attached;
+    int att_slot;        /* index in the outputs' att[] */
+    int64_t loop_offset; /* AlignMode loop: output time of the current pass, AV_TIME_BASE */
+    bool eof;            /* read to its end (or to the end of the window) */
 } mc_input;
 
 /* What a video ostream produces (decided by plan.c before any frame is decoded). */
@@ -151,6 +157,7 @@ typedef struct mc_ostream {
     /* FilterAudio.Mixing (chain.c): the encoding ostream owns one feeder per track, whose
      * chain and FIFO bring that track to the encoder's format; their frames meet in an
      * amix graph whose output goes to this ostream's FIFO. */
+    const struct mc_input *att_in; /* the attached source whose audio this is, NULL: none */
     struct mc_ostream *mix_into; /* feeder: the ostream it feeds, NULL otherwise */
     int mix_slot;                /* feeder: its input of the amix graph */
     struct mc_ostream *feed[MC_MAX_ATRACKS];
@@ -187,6 +194,8 @@ typedef struct mc_output {
      * a[0] when it mixes them (borrowed). */
     mc_ostream *at[MC_MAX_ATRACKS];
     int n_at;
+    mc_ostream *att[MC_MAX_ATRACKS]; /* the audio of each attached source (borrowed from a[]) */
+    int n_att;
     bool header_written; /* and the trailer not yet */
 } mc_output;
 
@@ -204,8 +213,10 @@ typedef struct mc_engine {
     bool dec_on_dev, dec_on_cpu; /* some video was decoded on the device / in software */
     bool scale_on_dev;           /* some chain scaled on the device */
     AVFrame *dl;                /* scratch: a downloaded frame */
-    mc_input *inputs;
+    mc_input *inputs; /* the n_inputs concatenated ones, then the n_attached attached ones */
     size_t n_inputs;
+    size_t n_attached;
+    AVPacket *att_pkt; /* scratch for reading attached sources */
     size_t align; /* index in inputs of the AlignmentIndex source */
     mc_output *outputs;
     size_t n_outputs;
@@ -234,6 +245,13 @@ const char *mc_input_field(const mc_input *in, char *buf, size_t size); /* "Sour
 int mc_input_track(const mc_input *in, int index);
 
 /* engine.c */
+/* Decode a packet of input stream `index` (NULL: drain) and send the frames to every ostream
+ * that takes that stream. */
+int mc_decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext *dec,
+                          const AVPacket *pkt);
+/* Account a packet in in->reached / in->end_all; false once a selected stream's packet
+ * starts at or after the end of the window. */
+bool mc_track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st, bool selected);
 /* A device frame copied to system memory (into e->dl, valid until the next call, counted),
  * or `f` itself when it is in system memory already. */
 int mc_frame_to_system(mc_engine *e, const AVFrame *f, const AVFrame **out);
@@ -257,6 +275,9 @@ bool mc_uri_has_extension(const char *uri);
 /* chain.c */
 int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *frame);
 int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len);
+/* The attached source of `os` was read to where it ends: close its chain, pad with silence up
+ * to os->seg_end (when set) and encode what is left. */
+int mc_chain_end_attached(mc_engine *e, mc_ostream *os);
 void mc_chain_free(mc_ostream *os);
 /* A mixing ostream (FilterAudio.Mixing): its feeders have sent everything; mix the rest into
  * its FIFO and encode it. */
@@ -405,6 +426,17 @@ void mc_subs_free(mc_engine *e);
 
 /* Whether the task has been asked to stop. */
 bool mc_engine_canceled(const mc_engine *e);
+
+/* attach.c: attached sources (Sources[].Attached, AlignMode). */
+/* Open the attached sources (after the concatenated ones, in e->inputs). */
+int mc_attach_open(mc_engine *e);
+/* Open their decoders and seek them to their StartTime. */
+int mc_attach_start(mc_engine *e);
+/* Read them up to output time `until` (AV_TIME_BASE), looping with AlignMode loop. */
+int mc_attach_catch_up(mc_engine *e, int64_t until);
+/* The main timeline ended at e->done_len: loop or pad them to it (AlignMode loop, pad) or
+ * read them to their own end (false), and finish their tracks. */
+int mc_attach_finish(mc_engine *e);
 
 /* log.c: errors demuxers logged on this thread since the last reset, and the first one. */
 void mc_demux_errors_reset(void);

@@ -229,7 +229,7 @@ static void audio_rate_control(AVCodecContext *enc, const mc_aplan *a)
 static int open_audio_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
 {
     int track = FFMAX(os->track, 0);
-    const mc_input *ref = mc_track_input(e, track);
+    const mc_input *ref = os->att_in ? os->att_in : mc_track_input(e, track);
     const AVStream *ist = ref->fmt->streams[ref->asts[track]];
     const mc_aplan *a = &os->a;
     AVStream *st = avformat_new_stream(out->mux, NULL);

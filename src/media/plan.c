@@ -402,7 +402,7 @@ static int plan_layout(mc_aplan *a, const AVCodecParameters *par, int channels)
 static int plan_audio(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_acodec ac)
 {
     int track = FFMAX(os->track, 0); /* a mix takes the first track's parameters */
-    const mc_input *ref = mc_track_input(e, track);
+    const mc_input *ref = os->att_in ? os->att_in : mc_track_input(e, track);
     int index = ref->asts[track];
     const AVCodecParameters *par = ref->fmt->streams[index]->codecpar;
     const mc_target *t = out->t;
@@ -644,7 +644,7 @@ static bool copy_possible(const mc_input *in, int index, enum mc_container c,
 /* Plan the video stream (track 0), or the audio stream that takes the track-th selected
  * audio stream of the sources (-1: all of them, mixed). */
 static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
-                       enum AVMediaType type, int track, mc_ostream **dst)
+                       enum AVMediaType type, int track, const mc_input *att, mc_ostream **dst)
 {
     const mc_target *t = out->t;
     bool video = type == AVMEDIA_TYPE_VIDEO;
@@ -655,7 +655,7 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
         return 0;
     if (present && (disable || !transcode))
         return 0; /* DisableVideo, or Video without TranscodeVideo: no such stream */
-    if (!mc_ref_input(e, type))
+    if (!att && !mc_ref_input(e, type))
         return 0; /* no source has one */
 
     int vc = video ? (present ? (int)t->video.transcode.codec : MC_VCODEC_COPY)
@@ -665,6 +665,14 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
         return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
     *dst = os;
     os->track = track;
+    os->att_in = att;
+    if (att && vc == 0) {
+        /* An attached track is encoded: it is looped, padded and cut on the output's
+         * timeline. */
+        vc = (int)mc_container_default_acodec(t->container);
+        mc_log(MC_LOG_INFO, "%s: the attached %s is encoded as %s", out->field, att->uri,
+               mc_acodec_name(vc));
+    }
 
     if (vc == 0) { /* copy */
         /* Copy is refused for concatenation, so there is one input, and it has the stream
@@ -708,23 +716,17 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
 
 /* Several selected audio streams: one track each, or one that mixes them (FilterAudio.Mixing,
  * which the job model keeps only with a codec to encode with). */
-static int plan_audio_tracks(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt)
+static int plan_main_audio(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt)
 {
     const mc_target *t = out->t;
     int n = 0;
     for (size_t i = 0; i < e->n_inputs; i++)
         n = FFMAX(n, e->inputs[i].n_ast);
     bool mix = n > 1 && t->has_audio && t->audio.mixing;
-    if (n > 1 && !mix && out->seg)
-        return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                          "%s.Audio.Stream: selects %d audio streams; a segmented output "
-                          "carries one audio track; allowed: one stream, or "
-                          "FilterAudio.Mixing true",
-                          out->field, n);
     if (!mix) {
         for (int k = 0; k < n; k++) {
             mc_ostream *os = NULL;
-            int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, k, &os);
+            int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, k, NULL, &os);
             if (os) {
                 out->a[out->n_a++] = os;
                 out->at[out->n_at++] = os;
@@ -735,7 +737,7 @@ static int plan_audio_tracks(mc_engine *e, mc_output *out, const AVOutputFormat 
         return 0;
     }
     mc_ostream *os = NULL;
-    int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, -1, &os);
+    int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, -1, NULL, &os);
     if (os)
         out->a[out->n_a++] = os;
     if (rc < 0 || !os)
@@ -766,6 +768,42 @@ static int plan_audio_tracks(mc_engine *e, mc_output *out, const AVOutputFormat 
     return 0;
 }
 
+/* Whether the container carries one audio stream at most. */
+static bool one_audio_track(const mc_output *out)
+{
+    return out->seg || out->t->container == MC_CONTAINER_FLV ||
+           mc_container_is_audio_only(out->t->container);
+}
+
+/* The audio tracks: the selected streams of the sources (or their mix), then the audio of
+ * every attached source. */
+static int plan_audio_tracks(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt)
+{
+    int rc = plan_main_audio(e, out, ofmt);
+    for (size_t j = 0; rc >= 0 && j < e->n_attached; j++) {
+        const mc_input *att = &e->inputs[e->n_inputs + j];
+        if (att->ast < 0)
+            continue;
+        mc_ostream *os = NULL;
+        rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, 0, att, &os);
+        if (os) {
+            out->a[out->n_a++] = os;
+            out->att[att->att_slot] = os;
+            out->n_att = att->att_slot + 1;
+        }
+    }
+    if (rc >= 0 && out->n_a > 1 && one_audio_track(out))
+        return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                          "%s: would carry %d audio tracks (%d selected stream%s, %d from "
+                          "attached sources), and %s carries one; allowed: one audio stream "
+                          "(Audio.Stream, FilterAudio.Mixing true, DisableAudio on the "
+                          "sources)",
+                          out->field, out->n_a, out->n_at, out->n_at == 1 ? "" : "s",
+                          out->n_att, out->seg ? "a segmented output"
+                                               : mc_container_name(out->t->container));
+    return rc;
+}
+
 int mc_plan_outputs(mc_engine *e)
 {
     for (size_t i = 0; i < e->n_outputs; i++) {
@@ -776,7 +814,7 @@ int mc_plan_outputs(mc_engine *e)
             return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
                               "%s.Container: this build cannot write %s",
                               out->field, mc_container_name(out->t->container));
-        int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, 0, &out->v);
+        int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, 0, NULL, &out->v);
         if (rc >= 0)
             rc = plan_audio_tracks(e, out, ofmt);
         if (rc < 0)
@@ -801,9 +839,12 @@ int mc_plan_outputs(mc_engine *e)
             if (out->v && !out->v->copy && in->vst >= 0)
                 in->decode_v = true;
             for (int j = 0; j < out->n_a; j++)
-                if (!out->a[j]->copy && in->n_ast > 0)
+                if (!out->a[j]->copy && !out->a[j]->att_in && in->n_ast > 0)
                     in->decode_a = true;
         }
+        for (int j = 0; j < out->n_att; j++)
+            if (out->att[j])
+                e->inputs[e->n_inputs + (size_t)j].decode_a = true;
     }
     return 0;
 }
