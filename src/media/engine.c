@@ -26,8 +26,7 @@ static const char *unsupported_in(const mc_target *t, bool in_group, char *field
     else if (in_group && t->has_subtitle && t->subtitle.has_extract) {
         snprintf(field + n, size - n, ".Subtitle.ExtractSubtitle");
         what = "subtitle renditions in a TargetGroup";
-    } else if (t->has_data || t->has_attached_picture)
-        what = "keeping data streams and attached pictures";
+    }
     return what;
 }
 
@@ -401,6 +400,8 @@ static int run_input(mc_engine *e, mc_input *in)
             mc_track_packet(in, pkt, st, false);
             if (st->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE)
                 rc = mc_subs_packet(e, in, pkt);
+            else if (st->codecpar->codec_type == AVMEDIA_TYPE_DATA)
+                rc = mc_keep_packet(e, in, pkt);
             av_packet_unref(pkt);
             continue;
         }
@@ -686,7 +687,11 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         if (rc >= 0)
             rc = mc_subs_add_streams(&e, &e.outputs[i]);
         if (rc >= 0)
+            rc = mc_keep_add_streams(&e, &e.outputs[i]);
+        if (rc >= 0)
             rc = mc_output_write_header(&e, &e.outputs[i]);
+        if (rc >= 0)
+            rc = mc_keep_write_pictures(&e, &e.outputs[i]);
     }
     if (rc >= 0)
         rc = mc_subs_open_files(&e);

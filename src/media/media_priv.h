@@ -34,6 +34,8 @@
 
 /* Audio streams one source may select (Audio.Stream), and audio tracks of an output. */
 #define MC_MAX_ATRACKS 16
+/* Data streams and attached pictures one output keeps. */
+#define MC_MAX_KEPT 16
 
 typedef struct mc_io_guard {
     const char *root; /* NULL: no confinement */
@@ -196,6 +198,8 @@ typedef struct mc_output {
     int n_at;
     mc_ostream *att[MC_MAX_ATRACKS]; /* the audio of each attached source (borrowed from a[]) */
     int n_att;
+    mc_ostream *keep[MC_MAX_KEPT]; /* Data and AttachedPicture streams (keep.c), owned */
+    int n_keep;
     bool header_written; /* and the trailer not yet */
 } mc_output;
 
@@ -426,6 +430,15 @@ void mc_subs_free(mc_engine *e);
 
 /* Whether the task has been asked to stop. */
 bool mc_engine_canceled(const mc_engine *e);
+
+/* keep.c: Target.Data and Target.AttachedPicture, copied from the AlignmentIndex source. */
+int mc_keep_plan(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt);
+/* Add the kept streams to an opened output, before its header is written. */
+int mc_keep_add_streams(mc_engine *e, mc_output *out);
+/* After the header: the pictures of mp4 outputs (one packet each). */
+int mc_keep_write_pictures(mc_engine *e, mc_output *out);
+/* A packet of a stream that is not decoded: copied where an output keeps it. */
+int mc_keep_packet(mc_engine *e, mc_input *in, AVPacket *pkt);
 
 /* attach.c: attached sources (Sources[].Attached, AlignMode). */
 /* Open the attached sources (after the concatenated ones, in e->inputs). */

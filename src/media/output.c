@@ -605,7 +605,9 @@ void mc_output_free(mc_output *out)
     ostream_free(&out->v);
     for (int k = 0; k < out->n_a; k++)
         ostream_free(&out->a[k]);
-    out->n_a = out->n_at = 0;
+    for (int k = 0; k < out->n_keep; k++)
+        ostream_free(&out->keep[k]);
+    out->n_a = out->n_at = out->n_keep = 0;
     /* The hls muxer frees the segment it is writing only in its trailer (FFmpeg 5.1):
      * end it, into the temporary folder that is removed below. */
     if (out->mux && out->seg && out->header_written)

@@ -827,6 +827,9 @@ int mc_plan_outputs(mc_engine *e)
                               mc_container_is_audio_only(out->t->container) ? "audio"
                                                                            : "audio or video",
                               mc_container_name(out->t->container));
+        rc = mc_keep_plan(e, out, ofmt);
+        if (rc < 0)
+            return rc;
         char res[32] = "";
         if (out->v && !out->v->copy)
             snprintf(res, sizeof(res), "%dx%d", out->v->v.width, out->v->v.height);
