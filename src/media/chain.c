@@ -229,7 +229,7 @@ static char *chain_description(const mc_engine *e, mc_ostream *os, const mc_inpu
         av_channel_layout_describe(&os->a.layout, layout, sizeof(layout));
         /* atrim counts its *_pts options in samples of the input rate. */
         mc_buf_puts(&b, "atrim=start_pts=0");
-        if (in->win_len != INT64_MAX)
+        if (in->win_len != INT64_MAX && !in->attached) /* attached: engine.c */
             mc_buf_printf(&b, ":end_pts=%" PRId64,
                           av_rescale(in->win_len, f->sample_rate, AV_TIME_BASE));
         mc_buf_printf(&b,

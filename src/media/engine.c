@@ -193,8 +193,15 @@ int mc_decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext 
             int64_t vend = FFMAX(end, av_rescale_q(f->pts, st->time_base, AV_TIME_BASE_Q) + shown);
             in->video_end = FFMAX(in->video_end, FFMIN(vend, in->win_len));
         }
-        if (in->loop_offset) /* a later pass of a looped attached source */
+        if (in->attached) {
+            /* Its window is enforced here, whole frames at a time: the chain sees every
+             * pass of a loop one after another (a later pass is moved by the ones before). */
+            if (rel < 0 || rel >= in->win_len) {
+                av_frame_unref(f);
+                continue;
+            }
             f->pts += av_rescale_q(in->loop_offset, AV_TIME_BASE_Q, st->time_base);
+        }
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
             mc_ostream *os = taker(&e->outputs[i], in, index);
             if (os && !os->copy)

@@ -31,19 +31,25 @@ static int setup(void **state)
 }
 
 /* friday.mp4 with the mp3 attached, into `out` (mp4 unless it says otherwise). */
-static void run_attached(const char *mode, const char *main_extra, const char *out,
-                         const char *container, const char *audio)
+static void run_attached_with(const char *mode, const char *att_extra, const char *main_extra,
+                              const char *out, const char *container, const char *audio)
 {
     char json[4 * PATH_MAX];
     snprintf(json, sizeof(json),
              "{\"ProjectName\":\"test\",\"Sources\":[{\"URI\":\"file://%s/friday.mp4\"%s},"
-             "{\"URI\":\"file://%s/t-rex-roar.mp3\",\"Attached\":true,\"AlignMode\":\"%s\"}],"
+             "{\"URI\":\"file://%s/t-rex-roar.mp3\",\"Attached\":true,\"AlignMode\":\"%s\"%s}],"
              "\"Targets\":[{\"URI\":\"oss://output/%s\",\"Container\":\"%s\","
              "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"Resolution\":\"160x120\"}},"
              "\"Audio\":%s}]}",
-             g_dir, main_extra, g_dir, mode, out, container, audio);
+             g_dir, main_extra, g_dir, mode, att_extra, out, container, audio);
     mc_result res = t_run_ok(json);
     mc_result_clear(&res);
+}
+
+static void run_attached(const char *mode, const char *main_extra, const char *out,
+                         const char *container, const char *audio)
+{
+    run_attached_with(mode, "", main_extra, out, container, audio);
 }
 
 #define AAC "{\"TranscodeAudio\":{\"Codec\":\"aac\"}}"
@@ -103,6 +109,30 @@ static void loop_repeats_to_the_video_length(void **state)
     assert_true(shifted < same - 0.2);
     /* and it is not silent in its third pass */
     assert_true(t_rms(&tr[1], (size_t)((2 * period + 0.1) * 44100), 22050) > 0.01);
+    t_tracks_free(tr, n);
+}
+
+/* StartTime and Duration of the attached source: the loop repeats that window. */
+static void loop_of_a_window(void **state)
+{
+    (void)state;
+    if (!g_dir[0])
+        skip();
+    run_attached_with("loop", ",\"StartTime\":0.3,\"Duration\":1.2", "", "att_loopw.mp4", "mp4",
+                      AAC);
+    t_file f;
+    assert_true(t_read(t_path("output/att_loopw.mp4"), &f));
+    t_track tr[3];
+    int n = t_audio_tracks(t_path("output/att_loopw.mp4"), tr, 3);
+    assert_int_equal(n, 2);
+    assert_true(fabs(tr[1].duration - f.video.duration) <= 1.0 / 30 + 0.001);
+    double same = envelope_corr(&tr[1], 0.05, 1.2 + 0.05, 1.1);
+    double later = envelope_corr(&tr[1], 0.05, 3 * 1.2 + 0.05, 1.1);
+    double shifted = envelope_corr(&tr[1], 0.05, 1.2 + 0.45, 0.7);
+    print_message("window loop: %.3f at 1.2 s, %.3f at 3.6 s, %.3f off by 0.4 s\n", same, later,
+                  shifted);
+    assert_true(same > 0.9 && later > 0.9);
+    assert_true(shifted < same - 0.2);
     t_tracks_free(tr, n);
 }
 
@@ -210,6 +240,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loop_repeats_to_the_video_length),
+        cmocka_unit_test(loop_of_a_window),
         cmocka_unit_test(pad_fills_with_silence),
         cmocka_unit_test(false_keeps_its_length),
         cmocka_unit_test(replaces_disabled_audio),

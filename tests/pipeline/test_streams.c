@@ -245,6 +245,12 @@ static void refused(void **state)
                              "\"mkv\",\"Video\":{\"Stream\":[0,2],"
                              "\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
                    "Targets[0].Video.Stream: selects 2 video streams", "output/r3.mkv");
+    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r8.mp3\",\"Container\":"
+                             "\"mp3\",\"Audio\":{\"Stream\":[101],"
+                             "\"TranscodeAudio\":{\"Codec\":\"mp3\"}}}]"),
+                   "Targets[0]: would carry 2 audio tracks (2 selected streams, 0 from attached "
+                   "sources), and mp3 carries one",
+                   "output/r8.mp3");
     expect_failure(REQ(MULTI
                        "\"Targets\":[{\"URI\":\"oss://output/r6.mkv\",\"Container\":"
                        "\"mkv\"},{\"URI\":\"oss://output/r7.mkv\",\"Container\":\"mkv\","
