@@ -194,6 +194,31 @@ static void replaces_disabled_audio(void **state)
     t_tracks_free(tr, n);
 }
 
+/* A segmented output carries one audio track: the attached one when the main has none. */
+static void segmented_replace(void **state)
+{
+    (void)state;
+    if (!g_dir[0])
+        skip();
+    char json[4 * PATH_MAX];
+    snprintf(json, sizeof(json),
+             "{\"ProjectName\":\"test\",\"Sources\":[{\"URI\":\"file://%s/friday.mp4\","
+             "\"DisableAudio\":true},{\"URI\":\"file://%s/t-rex-roar.mp3\",\"Attached\":true,"
+             "\"AlignMode\":\"pad\"}],\"Targets\":[{\"URI\":\"oss://output/att_seg/v.m3u8\","
+             "\"Container\":\"ts\",\"Segment\":{\"Format\":\"hls\",\"Duration\":2},"
+             "\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\",\"Resolution\":\"160x120\"}},"
+             "\"Audio\":" AAC "}]}",
+             g_dir, g_dir);
+    mc_result res = t_run_ok(json);
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/att_seg/v.m3u8"), &f));
+    assert_true(f.audio.present);
+    assert_int_equal(f.audio.sample_rate, 44100);
+    print_message("segmented: video %.3f s, audio %.3f s\n", f.video.duration, f.audio.duration);
+    assert_true(fabs(f.audio.duration - f.video.duration) < 0.1);
+}
+
 static void expect_refused(const char *json, const char *needle)
 {
     mc_result res = {0};
@@ -244,6 +269,7 @@ int main(void)
         cmocka_unit_test(pad_fills_with_silence),
         cmocka_unit_test(false_keeps_its_length),
         cmocka_unit_test(replaces_disabled_audio),
+        cmocka_unit_test(segmented_replace),
         cmocka_unit_test(refused),
     };
     mc_media_init_logging();
