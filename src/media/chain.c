@@ -34,7 +34,7 @@ void mc_chain_free(mc_ostream *os)
 
 static AVRational input_tb(const mc_input *in, const mc_ostream *os)
 {
-    int idx = os->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->ast;
+    int idx = os->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->asts[os->track];
     return in->fmt->streams[idx]->time_base;
 }
 
@@ -229,7 +229,7 @@ static char *chain_description(const mc_engine *e, mc_ostream *os, const mc_inpu
         av_channel_layout_describe(&os->a.layout, layout, sizeof(layout));
         /* atrim counts its *_pts options in samples of the input rate. */
         mc_buf_puts(&b, "atrim=start_pts=0");
-        if (in->win_len != INT64_MAX)
+        if (in->win_len != INT64_MAX && !in->attached) /* attached: engine.c */
             mc_buf_printf(&b, ":end_pts=%" PRId64,
                           av_rescale(in->win_len, f->sample_rate, AV_TIME_BASE));
         mc_buf_printf(&b,
@@ -351,7 +351,10 @@ static bool chain_matches(const mc_ostream *os, const mc_engine *e, const mc_inp
            av_channel_layout_compare(&f->ch_layout, &os->cfg_layout) == 0;
 }
 
-/* Encode whole encoder frames out of the FIFO; with `flush`, also the short remainder. */
+static int mix_feed(mc_engine *e, mc_ostream *feeder, AVFrame *f);
+
+/* Encode whole encoder frames out of the FIFO (a feeder: send them to the mix); with
+ * `flush`, also the short remainder. */
 static int drain_fifo(mc_engine *e, mc_ostream *os, bool flush)
 {
     int rc = 0;
@@ -366,7 +369,7 @@ static int drain_fifo(mc_engine *e, mc_ostream *os, bool flush)
         f->sample_rate = os->a.sample_rate;
         rc = av_channel_layout_copy(&f->ch_layout, &os->a.layout);
         /* Encoders without small-last-frame support get a silence-padded last frame. */
-        bool pad = n < os->frame_size && os->enc &&
+        bool pad = n < os->frame_size && os->enc && !os->mix_into &&
                    !(os->enc->codec->capabilities &
                      (AV_CODEC_CAP_SMALL_LAST_FRAME | AV_CODEC_CAP_VARIABLE_FRAME_SIZE));
         f->nb_samples = pad || !os->enc ? os->frame_size : n;
@@ -383,7 +386,7 @@ static int drain_fifo(mc_engine *e, mc_ostream *os, bool flush)
         }
         f->pts = os->next_pts;
         os->next_pts += f->nb_samples;
-        rc = mc_output_encode(e, os, f);
+        rc = os->mix_into ? mix_feed(e, os, f) : mc_output_encode(e, os, f);
     }
     return rc;
 }
@@ -516,7 +519,7 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
 int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len)
 {
     bool last = (size_t)(in - e->inputs) + 1 == e->n_inputs;
-    bool has = (os->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->ast) >= 0;
+    bool has = os->type == AVMEDIA_TYPE_VIDEO ? in->vst >= 0 : os->track < in->n_ast;
     int rc = 0;
     /* Between inputs, each stream is held or padded to the input's full length so the next
      * input starts in sync; after the last one, streams simply end. An input without audio
@@ -540,4 +543,130 @@ int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t
     if (rc >= 0)
         rc = drain_fifo(e, os, last);
     return rc;
+}
+
+/*
+ * FilterAudio.Mixing. Each feeder's chain already brought its track to the encoder's rate,
+ * format and layout, so the mixing graph is built once, for fixed input parameters:
+ * abuffer x N -> amix -> abuffersink. amix rather than amerge + pan: it sums tracks of any
+ * layout into the output's layout without a per-layout pan matrix, and its normalize option
+ * (on: every input scaled by 1/N) keeps the sum of full-scale tracks from clipping.
+ * duration=longest: a shorter track leaves the rest of the mix to the others.
+ */
+static int mix_build(mc_engine *e, mc_ostream *os)
+{
+    char layout[128], args[256];
+    av_channel_layout_describe(&os->a.layout, layout, sizeof(layout));
+    AVFilterGraph *g = avfilter_graph_alloc();
+    AVFilterContext *amix = NULL;
+    int rc = g ? 0 : AVERROR(ENOMEM);
+    if (rc >= 0) {
+        snprintf(args, sizeof(args), "inputs=%d:duration=longest:normalize=1", os->n_feed);
+        rc = avfilter_graph_create_filter(&amix, avfilter_get_by_name("amix"), "mix", args,
+                                          NULL, g);
+    }
+    for (int k = 0; rc >= 0 && k < os->n_feed; k++) {
+        char name[16];
+        snprintf(name, sizeof(name), "in%d", k);
+        snprintf(args, sizeof(args),
+                 "time_base=1/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
+                 os->a.sample_rate, os->a.sample_rate, av_get_sample_fmt_name(os->a.sample_fmt),
+                 layout);
+        rc = avfilter_graph_create_filter(&os->mix_src[k], avfilter_get_by_name("abuffer"),
+                                          name, args, NULL, g);
+        if (rc >= 0)
+            rc = avfilter_link(os->mix_src[k], 0, amix, (unsigned)k);
+    }
+    AVFilterContext *fmt = NULL;
+    if (rc >= 0) {
+        snprintf(args, sizeof(args), "sample_fmts=%s:sample_rates=%d:channel_layouts=%s",
+                 av_get_sample_fmt_name(os->a.sample_fmt), os->a.sample_rate, layout);
+        rc = avfilter_graph_create_filter(&fmt, avfilter_get_by_name("aformat"), "fmt", args,
+                                          NULL, g);
+    }
+    if (rc >= 0)
+        rc = avfilter_graph_create_filter(&os->mix_sink, avfilter_get_by_name("abuffersink"),
+                                          "sink", NULL, NULL, g);
+    if (rc >= 0)
+        rc = avfilter_link(amix, 0, fmt, 0);
+    if (rc >= 0)
+        rc = avfilter_link(fmt, 0, os->mix_sink, 0);
+    if (rc >= 0)
+        rc = avfilter_graph_config(g, NULL);
+    if (rc < 0) {
+        avfilter_graph_free(&g);
+        return mc_media_error(e, rc, "%s: cannot build the audio mixing graph (%d tracks)",
+                              os->out->field, os->n_feed);
+    }
+    os->mix_graph = g;
+    return 0;
+}
+
+/* Move what the mixing graph has into the ostream's FIFO, and encode it. */
+static int mix_pull(mc_engine *e, mc_ostream *os)
+{
+    for (;;) {
+        AVFrame *f = os->frame;
+        av_frame_unref(f);
+        int rc = av_buffersink_get_frame(os->mix_sink, f);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return mc_media_error(e, rc, "%s: mixing the audio tracks failed", os->out->field);
+        os->frames_in++;
+        rc = handle_audio_frame(e, os, f);
+        av_frame_unref(f);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int mc_chain_end_attached(mc_engine *e, mc_ostream *os)
+{
+    int rc = close_chain(e, os, os->last_end);
+    if (rc >= 0 && os->seg_end != INT64_MAX) {
+        int64_t queued = os->next_pts + av_audio_fifo_size(os->fifo);
+        if (queued < os->seg_end)
+            rc = send_silence(e, os, os->seg_end - queued);
+    }
+    os->seg_end = INT64_MAX;
+    if (rc >= 0)
+        rc = drain_fifo(e, os, true);
+    return rc;
+}
+
+static int mix_feed(mc_engine *e, mc_ostream *feeder, AVFrame *f)
+{
+    mc_ostream *os = feeder->mix_into;
+    int rc = os->mix_graph ? 0 : mix_build(e, os);
+    if (rc < 0)
+        return rc;
+    feeder->frames_out++;
+    rc = av_buffersrc_add_frame_flags(os->mix_src[feeder->mix_slot], f,
+                                      AV_BUFFERSRC_FLAG_KEEP_REF);
+    if (rc < 0)
+        return mc_media_error(e, rc, "%s: feeding the audio mix failed", os->out->field);
+    return mix_pull(e, os);
+}
+
+int mc_mix_finish(mc_engine *e, mc_ostream *os)
+{
+    if (!os->mix_graph)
+        return 0; /* no feeder sent anything */
+    int rc = 0;
+    for (int k = 0; rc >= 0 && k < os->n_feed; k++)
+        rc = av_buffersrc_close(os->mix_src[k], os->feed[k]->next_pts, AV_BUFFERSRC_FLAG_PUSH);
+    if (rc >= 0)
+        rc = mix_pull(e, os);
+    if (rc >= 0)
+        rc = drain_fifo(e, os, true);
+    return rc;
+}
+
+void mc_mix_free(mc_ostream *os)
+{
+    avfilter_graph_free(&os->mix_graph);
+    os->mix_sink = NULL;
+    for (int k = 0; k < MC_MAX_ATRACKS; k++)
+        os->mix_src[k] = NULL;
 }

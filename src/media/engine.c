@@ -21,8 +21,6 @@ static const char *unsupported_in(const mc_target *t)
         what = "a target without URI and Container";
     else if (!t->uri)
         return NULL; /* an image or extraction target: the rest is ignored (spec 1.4) */
-    else if (t->has_data || t->has_attached_picture)
-        what = "keeping data streams and attached pictures";
     return what;
 }
 
@@ -53,13 +51,6 @@ static int check_supported(mc_engine *e)
     const mc_job *job = e->job;
     const char *what = NULL;
     char field[96] = "";
-    for (size_t i = 0; !what && i < job->n_sources; i++) {
-        const mc_source *s = &job->sources[i];
-        if (s->attached) {
-            snprintf(field, sizeof(field), "Sources[%zu].Attached", i);
-            what = "attached streams";
-        }
-    }
     for (size_t i = 0; !what && i < job->n_targets; i++) {
         snprintf(field, sizeof(field), "Targets[%zu]", i);
         int rc = refused_in(e, &job->targets[i], field);
@@ -113,11 +104,22 @@ static void report_progress(mc_engine *e, const mc_input *in, bool force)
     e->opts->progress(f, e->opts->progress_opaque);
 }
 
-static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
-                              const AVPacket *pkt)
+/* The ostream of `out` that takes frames or packets of input stream `index` (NULL: none). */
+static mc_ostream *taker(const mc_output *out, const mc_input *in, int index)
+{
+    if (in->attached)
+        return index == in->ast && in->att_slot < out->n_att ? out->att[in->att_slot] : NULL;
+    if (index == in->vst)
+        return out->v;
+    int k = mc_input_track(in, index);
+    return k >= 0 && k < out->n_at ? out->at[k] : NULL;
+}
+
+int mc_decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext *dec,
+                          const AVPacket *pkt)
 {
     bool video = dec->codec_type == AVMEDIA_TYPE_VIDEO;
-    const AVStream *st = in->fmt->streams[video ? in->vst : in->ast];
+    const AVStream *st = in->fmt->streams[index];
     int64_t start = av_rescale_q(in->t0 + in->win_start, AV_TIME_BASE_Q, st->time_base);
     char field[64];
     mc_input_field(in, field, sizeof(field));
@@ -185,8 +187,17 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
             int64_t vend = FFMAX(end, av_rescale_q(f->pts, st->time_base, AV_TIME_BASE_Q) + shown);
             in->video_end = FFMAX(in->video_end, FFMIN(vend, in->win_len));
         }
+        if (in->attached) {
+            /* Its window is enforced here, whole frames at a time: the chain sees every
+             * pass of a loop one after another (a later pass is moved by the ones before). */
+            if (rel < 0 || rel >= in->win_len) {
+                av_frame_unref(f);
+                continue;
+            }
+            f->pts += av_rescale_q(in->loop_offset, AV_TIME_BASE_Q, st->time_base);
+        }
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
-            mc_ostream *os = video ? e->outputs[i].v : e->outputs[i].a;
+            mc_ostream *os = taker(&e->outputs[i], in, index);
             if (os && !os->copy)
                 rc = mc_chain_push(e, os, in, f);
         }
@@ -203,7 +214,7 @@ static int decode_and_fan_out(mc_engine *e, mc_input *in, AVCodecContext *dec,
  * in->reached the selected ones (the length this input contributes). Returns false once a
  * selected stream's packet starts at or after the end of the window.
  */
-static bool track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st, bool selected)
+bool mc_track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st, bool selected)
 {
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
     if (ts == AV_NOPTS_VALUE)
@@ -342,7 +353,9 @@ static int run_input(mc_engine *e, mc_input *in)
     char field[64];
     mc_input_field(in, field, sizeof(field));
     AVPacket *pkt = e->pkt;
-    bool v_done = in->vst < 0, a_done = in->ast < 0;
+    bool v_done = in->vst < 0;
+    int a_left = in->n_ast; /* selected audio streams not past the window yet */
+    bool a_done[MC_MAX_ATRACKS] = {false};
     /* Only image outputs read this input: they may skip what they don't use. */
     bool sparse = e->n_outputs == 0 && in->vdec && !mc_subs_reads(e, in);
     int rc = 0;
@@ -371,27 +384,45 @@ static int run_input(mc_engine *e, mc_input *in)
                                   "%s: reading %s failed", field, in->uri);
         int idx = pkt->stream_index;
         const AVStream *st = in->fmt->streams[idx];
-        if (idx != in->vst && idx != in->ast) {
-            track_packet(in, pkt, st, false);
+        int track = mc_input_track(in, idx);
+        int64_t pts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+        if (e->n_attached && pts != AV_NOPTS_VALUE) {
+            /* Attached sources follow a little behind, so they never run past where the
+             * main timeline will end. */
+            int64_t t = e->done_len + av_rescale_q(pts, st->time_base, AV_TIME_BASE_Q) -
+                        in->t0 - in->win_start;
+            rc = mc_attach_catch_up(e, t - AV_TIME_BASE / 5);
+            if (rc < 0) {
+                av_packet_unref(pkt);
+                return rc;
+            }
+        }
+        if (idx != in->vst && track < 0) {
+            mc_track_packet(in, pkt, st, false);
             if (st->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE)
                 rc = mc_subs_packet(e, in, pkt);
+            else if (st->codecpar->codec_type == AVMEDIA_TYPE_DATA)
+                rc = mc_keep_packet(e, in, pkt);
             av_packet_unref(pkt);
             continue;
         }
-        if (!track_packet(in, pkt, st, true)) {
+        if (!mc_track_packet(in, pkt, st, true)) {
             v_done |= idx == in->vst;
-            a_done |= idx == in->ast;
+            if (track >= 0 && !a_done[track]) {
+                a_done[track] = true;
+                a_left--;
+            }
             av_packet_unref(pkt);
-            if (v_done && a_done)
+            if (v_done && a_left == 0)
                 break;
             continue;
         }
         for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
-            mc_ostream *os = idx == in->vst ? e->outputs[i].v : e->outputs[i].a;
+            mc_ostream *os = taker(&e->outputs[i], in, idx);
             if (os && os->copy)
                 rc = mc_output_copy_packet(e, os, in, pkt);
         }
-        AVCodecContext *dec = idx == in->vst ? in->vdec : in->adec;
+        AVCodecContext *dec = idx == in->vst ? in->vdec : in->adec[track];
         bool drop = false;
         if (rc >= 0 && dec && idx == in->vst && sparse && sparse_policy(e, in, pkt, &drop)) {
             in->stopped = true;
@@ -399,11 +430,11 @@ static int run_input(mc_engine *e, mc_input *in)
             break;
         }
         if (rc >= 0 && dec && !drop)
-            rc = decode_and_fan_out(e, in, dec, pkt);
+            rc = mc_decode_and_fan_out(e, in, idx, dec, pkt);
         if (rc >= 0 && in->drain_until != AV_NOPTS_VALUE) {
             /* skipping ahead: what the decoder holds first, with the frames that cover the
              * points before the skip */
-            rc = decode_and_fan_out(e, in, in->vdec, NULL);
+            rc = mc_decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
             avcodec_flush_buffers(in->vdec);
             if (rc >= 0)
                 rc = mc_images_cover(e, in, in->drain_until);
@@ -415,9 +446,10 @@ static int run_input(mc_engine *e, mc_input *in)
     if (rc >= 0 && in->fmt->pb && in->fmt->pb->error < 0)
         return mc_media_error(e, in->fmt->pb->error, "%s: reading %s failed", field, in->uri);
     if (rc >= 0 && in->vdec && !in->stopped)
-        rc = decode_and_fan_out(e, in, in->vdec, NULL);
-    if (rc >= 0 && in->adec)
-        rc = decode_and_fan_out(e, in, in->adec, NULL);
+        rc = mc_decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
+    for (int k = 0; rc >= 0 && k < in->n_ast; k++)
+        if (in->adec[k])
+            rc = mc_decode_and_fan_out(e, in, in->asts[k], in->adec[k], NULL);
     return rc;
 }
 
@@ -465,10 +497,12 @@ static int finish_input(mc_engine *e, mc_input *in)
     /* Pictures come from the video: its end, not the audio's, ends their timeline. */
     int rc = mc_images_end_input(e, in, e->done_len + FFMIN(seg_len, in->video_end));
     for (size_t i = 0; i < e->n_outputs && rc >= 0; i++) {
-        mc_ostream *streams[2] = {e->outputs[i].v, e->outputs[i].a};
-        for (int k = 0; k < 2 && rc >= 0; k++)
-            if (streams[k] && !streams[k]->copy)
-                rc = mc_chain_end_input(e, streams[k], in, seg_len);
+        const mc_output *out = &e->outputs[i];
+        if (out->v && !out->v->copy)
+            rc = mc_chain_end_input(e, out->v, in, seg_len);
+        for (int k = 0; k < out->n_at && rc >= 0; k++)
+            if (!out->at[k]->copy)
+                rc = mc_chain_end_input(e, out->at[k], in, seg_len);
     }
     mc_log(MC_LOG_DEBUG, "%s: %.3f s processed, output continues at %.3f s", field,
            (double)seg_len / AV_TIME_BASE, (double)(e->done_len + seg_len) / AV_TIME_BASE);
@@ -493,6 +527,7 @@ static int open_inputs(mc_engine *e)
         in->source_index = (int)i;
         in->src = &job->sources[i];
         in->vst = in->ast = -1;
+        in->n_ast = 0;
         in->first = INT64_MAX;
         in->last_ts[0] = in->last_ts[1] = AV_NOPTS_VALUE;
         in->skip_to = in->floor = in->key_shift = in->drain_until = AV_NOPTS_VALUE;
@@ -507,7 +542,7 @@ static int open_inputs(mc_engine *e)
     for (size_t i = 0; i < e->n_inputs; i++)
         if (e->inputs[i].est_len <= 0)
             e->total_len = 0; /* one unknown length makes the sum meaningless */
-    return 0;
+    return mc_attach_open(e);
 }
 
 static int collect_results(mc_engine *e, mc_result *res)
@@ -653,10 +688,16 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         if (rc >= 0)
             rc = mc_subs_add_streams(&e, &e.outputs[i]);
         if (rc >= 0)
+            rc = mc_keep_add_streams(&e, &e.outputs[i]);
+        if (rc >= 0)
             rc = mc_output_write_header(&e, &e.outputs[i]);
+        if (rc >= 0)
+            rc = mc_keep_write_pictures(&e, &e.outputs[i]);
     }
     if (rc >= 0)
         rc = mc_subs_open_files(&e);
+    if (rc >= 0)
+        rc = mc_attach_start(&e);
     for (size_t k = 0; rc >= 0 && k < e.n_inputs; k++) {
         mc_input *in = &e.inputs[k];
         rc = mc_input_open_decoders(&e, in);
@@ -683,6 +724,8 @@ int mc_engine_run(const mc_job *job, const mc_engine_opts *opts, mc_result *resu
         if (stopped)
             break; /* the image outputs are complete: the other sources are not needed */
     }
+    if (rc >= 0)
+        rc = mc_attach_finish(&e);
     for (size_t i = 0; rc >= 0 && i < e.n_outputs; i++) {
         rc = mc_output_finish(&e, &e.outputs[i]);
         if (e.outputs[i].v && !e.outputs[i].v->copy)
@@ -729,9 +772,10 @@ out:
     mc_images_free(&e);
     mc_groups_free(&e);
     mc_subs_free(&e);
-    for (size_t i = 0; i < e.n_inputs; i++)
+    for (size_t i = 0; i < e.n_inputs + e.n_attached; i++)
         mc_input_close(&e.inputs[i]);
     free(e.inputs);
+    av_packet_free(&e.att_pkt);
     av_packet_free(&e.pkt);
     av_frame_free(&e.frame);
     av_frame_free(&e.dl);

@@ -216,7 +216,7 @@ static int variant_entry(mc_engine *e, const mc_output *out, const char *dir, bo
                   avg);
     char codecs[64] = "", s[48];
     bool known = true;
-    const mc_ostream *streams[2] = {out->v, out->a};
+    const mc_ostream *streams[2] = {out->v, out->n_a ? out->a[0] : NULL};
     for (int i = 0; i < 2; i++) {
         if (!streams[i])
             continue;

@@ -108,13 +108,13 @@ static int first_stream(const AVFormatContext *fmt, enum AVMediaType type)
     return -1;
 }
 
-/* What one target's Stream list picks in this input: how many streams of `type` it names
- * that exist (values over 100 mean all of them), and the lowest. */
+/* What one target's Stream list picks in this input: the streams of `type` it names that
+ * exist (values over 100 mean all of them), in the file's order, at most `max` of them;
+ * returns how many it names. */
 static int picked_streams(const AVFormatContext *fmt, enum AVMediaType type, const mc_streams *sel,
-                          int *lowest)
+                          int *picked, int max)
 {
     int count = 0;
-    *lowest = -1;
     for (unsigned i = 0; i < fmt->nb_streams; i++) {
         if (!selectable(fmt->streams[i], type))
             continue;
@@ -123,30 +123,49 @@ static int picked_streams(const AVFormatContext *fmt, enum AVMediaType type, con
             named = sel->index[k] == (int64_t)i;
         if (!named)
             continue;
-        if (count++ == 0)
-            *lowest = (int)i;
+        if (count < max)
+            picked[count] = (int)i;
+        count++;
     }
     return count;
 }
 
+static void list_text(const int *idx, int n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n && len < size; k++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%d", k ? "," : "", idx[k]);
+}
+
+int mc_input_track(const mc_input *in, int index)
+{
+    for (int k = 0; k < in->n_ast; k++)
+        if (in->asts[k] == index)
+            return k;
+    return -1;
+}
+
 /*
- * The stream of `type` this input feeds its targets with: the one each target's Stream
+ * The streams of `type` this input feeds its targets with: those each target's Stream
  * selects. Indexes are the file's stream indexes, as ffprobe and IMM's media info number
  * them (the same as Subtitle.Stream); indexes that are not a stream of that type are
  * ignored, and an empty selection means the first stream of the type. An output carries one
- * stream of each type, and the input is decoded once for every target, so targets (those of
- * TargetGroups too) must agree.
+ * video stream and one audio track per selected audio stream (or their mix), and the input
+ * is decoded once for every target, so targets (those of TargetGroups too) must agree.
  */
-static int select_stream(mc_engine *e, const mc_input *in, enum AVMediaType type, int *out)
+static int select_streams(mc_engine *e, const mc_input *in, enum AVMediaType type, int *out,
+                          int *n_out)
 {
     const mc_job *job = e->job;
     bool video = type == AVMEDIA_TYPE_VIDEO;
     const char *kind = video ? "Video" : "Audio";
+    int max = video ? 1 : MC_MAX_ATRACKS;
     char field[64];
     mc_input_field(in, field, sizeof(field));
     int first = first_stream(in->fmt, type);
-    int chosen = -2;       /* stream picked so far (-2: none yet) */
-    char chooser[64] = ""; /* the target that picked it */
+    int chosen[MC_MAX_ATRACKS], n_chosen = -1; /* streams picked so far (-1: none yet) */
+    char chooser[64] = ""; /* the target that picked them */
     size_t n_all = job->n_targets;
     for (size_t g = 0; g < job->n_target_groups; g++)
         n_all += job->target_groups[g].n_targets;
@@ -173,27 +192,39 @@ static int select_stream(mc_engine *e, const mc_input *in, enum AVMediaType type
                         : !t->has_audio || (!t->audio.disable && t->audio.has_transcode);
         if (!on)
             continue;
-        int k = first;
-        int count = sel->n ? picked_streams(in->fmt, type, sel, &k) : 1;
-        bool mixing = !video && t->audio.mixing;
-        if (count > 1)
+        int picked[MC_MAX_ATRACKS];
+        int count = sel->n ? picked_streams(in->fmt, type, sel, picked, max) : 0;
+        if (count > max)
             return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
                               "%s.%s.Stream: selects %d %s streams of %s (%s); this version "
-                              "puts one %s stream in an output%s; allowed: one stream index",
-                              name, kind, count, video ? "video" : "audio", field, in->uri,
-                              video ? "video" : "audio",
-                              mixing ? " and cannot mix several yet (FilterAudio.Mixing)" : "");
-        if (count == 0)
-            k = first; /* nothing that exists: the first */
-        if (chosen != -2 && k != chosen)
+                              "puts at most %d in an output; allowed: %s",
+                              name, kind, count, video ? "video" : "audio", field, in->uri, max,
+                              video ? "one stream index" : "fewer stream indexes");
+        if (count == 0 && first >= 0) {
+            picked[0] = first; /* nothing that exists: the first */
+            count = 1;
+        }
+        if (n_chosen >= 0 &&
+            (count != n_chosen || memcmp(picked, chosen, sizeof(int) * (size_t)count) != 0)) {
+            char a[96], b[96];
+            list_text(picked, count, a, sizeof(a));
+            list_text(chosen, n_chosen, b, sizeof(b));
             return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                              "%s.%s.Stream: selects stream %d of %s while %s takes stream "
-                              "%d; allowed: the same stream in every target",
-                              name, kind, k, field, chooser, chosen);
-        chosen = k;
+                              "%s.%s.Stream: selects stream%s %s of %s while %s takes stream%s "
+                              "%s; allowed: the same streams in every target",
+                              name, kind, count == 1 ? "" : "s", a, field, chooser,
+                              n_chosen == 1 ? "" : "s", b);
+        }
+        memcpy(chosen, picked, sizeof(int) * (size_t)count);
+        n_chosen = count;
         snprintf(chooser, sizeof(chooser), "%s", name);
     }
-    *out = chosen != -2 ? chosen : first;
+    if (n_chosen < 0) {
+        n_chosen = first >= 0;
+        chosen[0] = first;
+    }
+    memcpy(out, chosen, sizeof(int) * (size_t)n_chosen);
+    *n_out = n_chosen;
     return 0;
 }
 
@@ -247,10 +278,29 @@ int mc_input_open(mc_engine *e, mc_input *in)
     AVFormatContext *fmt = in->fmt;
 
     in->vst = in->ast = -1;
-    if (!in->src->disable_video && (rc = select_stream(e, in, AVMEDIA_TYPE_VIDEO, &in->vst)) < 0)
+    in->n_ast = 0;
+    int n_v = 0;
+    if (in->src->attached) {
+        /* Its first audio stream; the targets' Stream lists number the main sources. */
+        int v = in->src->disable_video ? -1 : first_stream(fmt, AVMEDIA_TYPE_VIDEO);
+        if (v >= 0)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "%s: %s has a video stream; this version adds only the audio of "
+                              "an attached source; allowed: DisableVideo true, or an audio "
+                              "file",
+                              field, in->uri);
+        in->ast = in->src->disable_audio ? -1 : first_stream(fmt, AVMEDIA_TYPE_AUDIO);
+        in->n_ast = in->ast >= 0;
+        in->asts[0] = in->ast;
+    } else if (!in->src->disable_video &&
+        (rc = select_streams(e, in, AVMEDIA_TYPE_VIDEO, &in->vst, &n_v)) < 0)
         return rc;
-    if (!in->src->disable_audio && (rc = select_stream(e, in, AVMEDIA_TYPE_AUDIO, &in->ast)) < 0)
+    if (n_v == 0)
+        in->vst = -1;
+    if (!in->src->attached && !in->src->disable_audio &&
+        (rc = select_streams(e, in, AVMEDIA_TYPE_AUDIO, in->asts, &in->n_ast)) < 0)
         return rc;
+    in->ast = in->n_ast ? in->asts[0] : -1;
     if (in->vst < 0 && in->ast < 0)
         return mc_err_set(e->err, MC_EMEDIA, "InvalidMedia",
                           "%s: %s has no %s stream to process", field, in->uri,
@@ -337,8 +387,9 @@ int mc_input_open_decoders(mc_engine *e, mc_input *in)
     int rc = 0;
     if (in->decode_v && !in->vdec)
         rc = open_decoder(e, in, in->vst, &in->vdec);
-    if (rc >= 0 && in->decode_a && !in->adec)
-        rc = open_decoder(e, in, in->ast, &in->adec);
+    for (int k = 0; rc >= 0 && in->decode_a && k < in->n_ast; k++)
+        if (!in->adec[k])
+            rc = open_decoder(e, in, in->asts[k], &in->adec[k]);
     return rc;
 }
 
@@ -360,7 +411,8 @@ int mc_input_seek(mc_engine *e, mc_input *in)
 void mc_input_close(mc_input *in)
 {
     avcodec_free_context(&in->vdec);
-    avcodec_free_context(&in->adec);
+    for (int k = 0; k < MC_MAX_ATRACKS; k++)
+        avcodec_free_context(&in->adec[k]);
     avformat_close_input(&in->fmt);
     mc_freep(&in->uri);
     mc_freep(&in->path);

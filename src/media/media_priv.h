@@ -3,7 +3,8 @@
  * folder includes it.
  *
  * Shape of a run: every non-attached source is an mc_input, demuxed and decoded once; every
- * container target is an mc_output with at most one video and one audio mc_ostream. An
+ * container target is an mc_output with at most one video mc_ostream and one audio mc_ostream
+ * per selected audio stream (or one that mixes them). An
  * ostream either copies packets of the (single) input or encodes frames that a per-input
  * filter chain (trim, fps, scale, rotate, format / resample) made from the decoded frames.
  * Sources play one after another (concatenation): each input's frames are placed on the
@@ -31,6 +32,11 @@
  * units): no real recording pauses a stream for ten minutes. */
 #define MC_MAX_TS_JUMP (600LL * AV_TIME_BASE)
 
+/* Audio streams one source may select (Audio.Stream), and audio tracks of an output. */
+#define MC_MAX_ATRACKS 16
+/* Data streams and attached pictures one output keeps. */
+#define MC_MAX_KEPT 16
+
 typedef struct mc_io_guard {
     const char *root; /* NULL: no confinement */
     int (*default_open)(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
@@ -45,9 +51,12 @@ typedef struct mc_input {
     char *path;
     AVFormatContext *fmt;
     mc_io_guard guard;
-    int vst, ast; /* selected stream index, -1 = none */
-    bool decode_v, decode_a;     /* some target encodes that stream */
-    AVCodecContext *vdec, *adec; /* their decoders, opened when the input's turn comes */
+    int vst, ast; /* selected stream index, -1 = none; ast is asts[0] */
+    int asts[MC_MAX_ATRACKS]; /* every selected audio stream, in the file's order */
+    int n_ast;
+    bool decode_v, decode_a; /* some target encodes that stream (decode_a: all of asts) */
+    AVCodecContext *vdec;    /* the decoders, opened when the input's turn comes */
+    AVCodecContext *adec[MC_MAX_ATRACKS]; /* one per asts[k] */
     int64_t t0;                  /* container start time, AV_TIME_BASE units */
     int64_t win_start;           /* Source.StartTime, AV_TIME_BASE units, relative to t0 */
     int64_t win_len;             /* Source.Duration, AV_TIME_BASE units, INT64_MAX = to the end */
@@ -71,6 +80,12 @@ typedef struct mc_input {
     int64_t packets_skipped;
     int hw_fallbacks; /* video decoders of this input that fell back to software */
     bool stopped; /* the image outputs had all they wanted: the rest was not read */
+    /* An attached source (attach.c): read alongside the main timeline, its audio added to
+     * every container output as a track of its own. */
+    bool attached;
+    int att_slot;        /* index in the outputs' att[] */
+    int64_t loop_offset; /* AlignMode loop: output time of the current pass, AV_TIME_BASE */
+    bool eof;            /* read to its end (or to the end of the window) */
 } mc_input;
 
 /* What a video ostream produces (decided by plan.c before any frame is decoded). */
@@ -139,6 +154,18 @@ typedef struct mc_ostream {
     int64_t frames_in, frames_out;
     double next_key; /* segmented video: output time (s) of the next forced key frame */
     mc_overlays *ovl; /* video: FilterVideo watermarks and delogos (overlay.c), NULL: none */
+    /* Audio tracks: the k-th selected audio stream of every source feeds track k. */
+    int track; /* the selected stream this ostream takes; -1: a mix of all of them */
+    /* FilterAudio.Mixing (chain.c): the encoding ostream owns one feeder per track, whose
+     * chain and FIFO bring that track to the encoder's format; their frames meet in an
+     * amix graph whose output goes to this ostream's FIFO. */
+    const struct mc_input *att_in; /* the attached source whose audio this is, NULL: none */
+    struct mc_ostream *mix_into; /* feeder: the ostream it feeds, NULL otherwise */
+    int mix_slot;                /* feeder: its input of the amix graph */
+    struct mc_ostream *feed[MC_MAX_ATRACKS];
+    int n_feed;
+    AVFilterGraph *mix_graph;
+    AVFilterContext *mix_src[MC_MAX_ATRACKS], *mix_sink;
 } mc_ostream;
 
 /* A segmented output (Target.Segment): the hls or dash muxer writes the playlist and its
@@ -162,7 +189,17 @@ typedef struct mc_output {
     mc_atomic_file *file; /* NULL for a segmented output */
     mc_segdir *seg;       /* segmented output, else NULL */
     AVFormatContext *mux;
-    mc_ostream *v, *a;
+    mc_ostream *v;
+    mc_ostream *a[MC_MAX_ATRACKS]; /* audio streams written, owned */
+    int n_a;
+    /* What takes the k-th selected audio stream of every source: a[k], or the k-th feeder of
+     * a[0] when it mixes them (borrowed). */
+    mc_ostream *at[MC_MAX_ATRACKS];
+    int n_at;
+    mc_ostream *att[MC_MAX_ATRACKS]; /* the audio of each attached source (borrowed from a[]) */
+    int n_att;
+    mc_ostream *keep[MC_MAX_KEPT]; /* Data and AttachedPicture streams (keep.c), owned */
+    int n_keep;
     bool header_written; /* and the trailer not yet */
 } mc_output;
 
@@ -180,8 +217,10 @@ typedef struct mc_engine {
     bool dec_on_dev, dec_on_cpu; /* some video was decoded on the device / in software */
     bool scale_on_dev;           /* some chain scaled on the device */
     AVFrame *dl;                /* scratch: a downloaded frame */
-    mc_input *inputs;
+    mc_input *inputs; /* the n_inputs concatenated ones, then the n_attached attached ones */
     size_t n_inputs;
+    size_t n_attached;
+    AVPacket *att_pkt; /* scratch for reading attached sources */
     size_t align; /* index in inputs of the AlignmentIndex source */
     mc_output *outputs;
     size_t n_outputs;
@@ -206,8 +245,17 @@ void mc_input_close(mc_input *in);
 int mc_input_open_decoders(mc_engine *e, mc_input *in);
 int mc_input_seek(mc_engine *e, mc_input *in);
 const char *mc_input_field(const mc_input *in, char *buf, size_t size); /* "Sources[2]" */
+/* Which selected audio stream (k of asts) file stream `index` is, -1: none. */
+int mc_input_track(const mc_input *in, int index);
 
 /* engine.c */
+/* Decode a packet of input stream `index` (NULL: drain) and send the frames to every ostream
+ * that takes that stream. */
+int mc_decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext *dec,
+                          const AVPacket *pkt);
+/* Account a packet in in->reached / in->end_all; false once a selected stream's packet
+ * starts at or after the end of the window. */
+bool mc_track_packet(mc_input *in, const AVPacket *pkt, const AVStream *st, bool selected);
 /* A device frame copied to system memory (into e->dl, valid until the next call, counted),
  * or `f` itself when it is in system memory already. */
 int mc_frame_to_system(mc_engine *e, const AVFrame *f, const AVFrame **out);
@@ -217,6 +265,9 @@ int mc_plan_outputs(mc_engine *e);
 /* The input whose parameters a concatenation takes for a stream type: the AlignmentIndex
  * source, or the first input that has such a stream at all (NULL: none has). */
 const mc_input *mc_ref_input(const mc_engine *e, enum AVMediaType type);
+/* The input whose parameters audio track k takes: the AlignmentIndex source if it has k
+ * selected audio streams, else the first that does (NULL: none). */
+const mc_input *mc_track_input(const mc_engine *e, int k);
 const char *mc_container_muxer(enum mc_container c);
 /* Expand an output URI template (spec 1.10) with {index} = index (< 0: unavailable),
  * {autoext} and {resolution} (NULL: unavailable). *out is a new string. */
@@ -228,7 +279,14 @@ bool mc_uri_has_extension(const char *uri);
 /* chain.c */
 int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *frame);
 int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len);
+/* The attached source of `os` was read to where it ends: close its chain, pad with silence up
+ * to os->seg_end (when set) and encode what is left. */
+int mc_chain_end_attached(mc_engine *e, mc_ostream *os);
 void mc_chain_free(mc_ostream *os);
+/* A mixing ostream (FilterAudio.Mixing): its feeders have sent everything; mix the rest into
+ * its FIFO and encode it. */
+int mc_mix_finish(mc_engine *e, mc_ostream *os);
+void mc_mix_free(mc_ostream *os);
 /*
  * Append ",<scaler>=...[,crop|pad][,transpose][,setsar]" turning frames like `f` (shown
  * rotated by `rot` degrees clockwise) into width x height pictures of aspect `sar`, fitted
@@ -379,6 +437,26 @@ int mc_subs_group_commit(mc_engine *e, int g);
 
 /* Whether the task has been asked to stop. */
 bool mc_engine_canceled(const mc_engine *e);
+
+/* keep.c: Target.Data and Target.AttachedPicture, copied from the AlignmentIndex source. */
+int mc_keep_plan(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt);
+/* Add the kept streams to an opened output, before its header is written. */
+int mc_keep_add_streams(mc_engine *e, mc_output *out);
+/* After the header: the pictures of mp4 outputs (one packet each). */
+int mc_keep_write_pictures(mc_engine *e, mc_output *out);
+/* A packet of a stream that is not decoded: copied where an output keeps it. */
+int mc_keep_packet(mc_engine *e, mc_input *in, AVPacket *pkt);
+
+/* attach.c: attached sources (Sources[].Attached, AlignMode). */
+/* Open the attached sources (after the concatenated ones, in e->inputs). */
+int mc_attach_open(mc_engine *e);
+/* Open their decoders and seek them to their StartTime. */
+int mc_attach_start(mc_engine *e);
+/* Read them up to output time `until` (AV_TIME_BASE), looping with AlignMode loop. */
+int mc_attach_catch_up(mc_engine *e, int64_t until);
+/* The main timeline ended at e->done_len: loop or pad them to it (AlignMode loop, pad) or
+ * read them to their own end (false), and finish their tracks. */
+int mc_attach_finish(mc_engine *e);
 
 /* log.c: errors demuxers logged on this thread since the last reset, and the first one. */
 void mc_demux_errors_reset(void);

@@ -228,8 +228,9 @@ static void audio_rate_control(AVCodecContext *enc, const mc_aplan *a)
 
 static int open_audio_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
 {
-    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_AUDIO);
-    const AVStream *ist = ref->fmt->streams[ref->ast];
+    int track = FFMAX(os->track, 0);
+    const mc_input *ref = os->att_in ? os->att_in : mc_track_input(e, track);
+    const AVStream *ist = ref->fmt->streams[ref->asts[track]];
     const mc_aplan *a = &os->a;
     AVStream *st = avformat_new_stream(out->mux, NULL);
     if (!st)
@@ -318,8 +319,9 @@ int mc_output_open(mc_engine *e, mc_output *out)
             return rc;
     }
 
-    mc_ostream *streams[2] = {out->v, out->a};
-    for (int i = 0; i < 2; i++) {
+    mc_ostream *streams[1 + MC_MAX_ATRACKS] = {out->v};
+    memcpy(streams + 1, out->a, sizeof(out->a));
+    for (int i = 0; i < 1 + out->n_a; i++) {
         mc_ostream *os = streams[i];
         if (!os)
             continue;
@@ -527,9 +529,15 @@ int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame)
 
 int mc_output_finish(mc_engine *e, mc_output *out)
 {
-    mc_ostream *streams[2] = {out->v, out->a};
-    for (int i = 0; i < 2; i++) {
+    mc_ostream *streams[1 + MC_MAX_ATRACKS] = {out->v};
+    memcpy(streams + 1, out->a, sizeof(out->a));
+    for (int i = 0; i < 1 + out->n_a; i++) {
         mc_ostream *os = streams[i];
+        if (os && os->n_feed) {
+            int rc = mc_mix_finish(e, os);
+            if (rc < 0)
+                return rc;
+        }
         if (os && os->copy && os->frames_out == 0)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                               "%s: no %s of the source can be copied within the "
@@ -575,6 +583,9 @@ static void ostream_free(mc_ostream **pos)
     mc_ostream *os = *pos;
     if (!os)
         return;
+    for (int k = 0; k < os->n_feed; k++)
+        ostream_free(&os->feed[k]);
+    mc_mix_free(os);
     mc_chain_free(os);
     mc_overlay_free(&os->ovl);
     av_bsf_free(&os->bsf);
@@ -592,7 +603,11 @@ static void ostream_free(mc_ostream **pos)
 void mc_output_free(mc_output *out)
 {
     ostream_free(&out->v);
-    ostream_free(&out->a);
+    for (int k = 0; k < out->n_a; k++)
+        ostream_free(&out->a[k]);
+    for (int k = 0; k < out->n_keep; k++)
+        ostream_free(&out->keep[k]);
+    out->n_a = out->n_at = out->n_keep = 0;
     /* The hls muxer frees the segment it is writing only in its trailer (FFmpeg 5.1):
      * end it, into the temporary folder that is removed below. */
     if (out->mux && out->seg && out->header_written)

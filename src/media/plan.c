@@ -97,6 +97,17 @@ const mc_input *mc_ref_input(const mc_engine *e, enum AVMediaType type)
     return NULL;
 }
 
+const mc_input *mc_track_input(const mc_engine *e, int k)
+{
+    const mc_input *a = &e->inputs[e->align];
+    if (a->n_ast > k)
+        return a;
+    for (size_t i = 0; i < e->n_inputs; i++)
+        if (e->inputs[i].n_ast > k)
+            return &e->inputs[i];
+    return NULL;
+}
+
 static int64_t source_bitrate(const mc_input *in, int index)
 {
     const AVStream *st = in->fmt->streams[index];
@@ -390,8 +401,10 @@ static int plan_layout(mc_aplan *a, const AVCodecParameters *par, int channels)
 
 static int plan_audio(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_acodec ac)
 {
-    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_AUDIO);
-    const AVCodecParameters *par = ref->fmt->streams[ref->ast]->codecpar;
+    int track = FFMAX(os->track, 0); /* a mix takes the first track's parameters */
+    const mc_input *ref = os->att_in ? os->att_in : mc_track_input(e, track);
+    int index = ref->asts[track];
+    const AVCodecParameters *par = ref->fmt->streams[index]->codecpar;
     const mc_target *t = out->t;
     static const mc_audio_transcode defaults = {.quality = -1};
     const mc_audio_transcode *ta =
@@ -451,7 +464,7 @@ static int plan_audio(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_acod
 
     a->bitrate = ta->bitrate;
     if (ta->bitrate > 0) {
-        int64_t sb = source_bitrate(ref, ref->ast);
+        int64_t sb = source_bitrate(ref, index);
         bool lower = sb > 0 && sb < ta->bitrate;
         if (lower && ta->bitrate_option == MC_OPTION_FALL)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
@@ -628,8 +641,10 @@ static bool copy_possible(const mc_input *in, int index, enum mc_container c,
     return c == MC_CONTAINER_MKV && avformat_query_codec(ofmt, id, FF_COMPLIANCE_NORMAL) == 1;
 }
 
+/* Plan the video stream (track 0), or the audio stream that takes the track-th selected
+ * audio stream of the sources (-1: all of them, mixed). */
 static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
-                       enum AVMediaType type)
+                       enum AVMediaType type, int track, const mc_input *att, mc_ostream **dst)
 {
     const mc_target *t = out->t;
     bool video = type == AVMEDIA_TYPE_VIDEO;
@@ -640,7 +655,7 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
         return 0;
     if (present && (disable || !transcode))
         return 0; /* DisableVideo, or Video without TranscodeVideo: no such stream */
-    if (!mc_ref_input(e, type))
+    if (!att && !mc_ref_input(e, type))
         return 0; /* no source has one */
 
     int vc = video ? (present ? (int)t->video.transcode.codec : MC_VCODEC_COPY)
@@ -648,16 +663,22 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
     mc_ostream *os = new_ostream(out, type);
     if (!os)
         return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
-    if (video)
-        out->v = os;
-    else
-        out->a = os;
+    *dst = os;
+    os->track = track;
+    os->att_in = att;
+    if (att && vc == 0) {
+        /* An attached track is encoded: it is looped, padded and cut on the output's
+         * timeline. */
+        vc = (int)mc_container_default_acodec(t->container);
+        mc_log(MC_LOG_INFO, "%s: the attached %s is encoded as %s", out->field, att->uri,
+               mc_acodec_name(vc));
+    }
 
     if (vc == 0) { /* copy */
         /* Copy is refused for concatenation, so there is one input, and it has the stream
          * (ref_input() found one). */
         const mc_input *in = &e->inputs[0];
-        int index = video ? in->vst : in->ast;
+        int index = video ? in->vst : track >= 0 && track < in->n_ast ? in->asts[track] : -1;
         if (index < 0)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                               "%s: nothing to copy from Sources[0]", out->field);
@@ -693,6 +714,96 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
                  : plan_audio(e, out, os, (enum mc_acodec)vc);
 }
 
+/* Several selected audio streams: one track each, or one that mixes them (FilterAudio.Mixing,
+ * which the job model keeps only with a codec to encode with). */
+static int plan_main_audio(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt)
+{
+    const mc_target *t = out->t;
+    int n = 0;
+    for (size_t i = 0; i < e->n_inputs; i++)
+        n = FFMAX(n, e->inputs[i].n_ast);
+    bool mix = n > 1 && t->has_audio && t->audio.mixing;
+    if (!mix) {
+        for (int k = 0; k < n; k++) {
+            mc_ostream *os = NULL;
+            int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, k, NULL, &os);
+            if (os) {
+                out->a[out->n_a++] = os;
+                out->at[out->n_at++] = os;
+            }
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    mc_ostream *os = NULL;
+    int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, -1, NULL, &os);
+    if (os)
+        out->a[out->n_a++] = os;
+    if (rc < 0 || !os)
+        return rc;
+    if (os->copy)
+        return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                          "%s.Audio.FilterAudio.Mixing: mixing needs the audio encoded; "
+                          "allowed: a TranscodeAudio.Codec other than copy",
+                          out->field);
+    for (int k = 0; k < n; k++) {
+        mc_ostream *f = new_ostream(out, AVMEDIA_TYPE_AUDIO);
+        if (!f)
+            return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+        os->feed[os->n_feed++] = f;
+        out->at[out->n_at++] = f;
+        f->track = k;
+        f->mix_into = os;
+        f->mix_slot = k;
+        f->a = os->a;
+        f->a.layout = (AVChannelLayout){0};
+        rc = av_channel_layout_copy(&f->a.layout, &os->a.layout);
+        f->enc_tb = (AVRational){1, os->a.sample_rate};
+        f->frame_size = 1024;
+        f->fifo = av_audio_fifo_alloc(f->a.sample_fmt, f->a.layout.nb_channels, 4096);
+        if (rc < 0 || !f->fifo)
+            return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    }
+    return 0;
+}
+
+/* Whether the container carries one audio stream at most. */
+static bool one_audio_track(const mc_output *out)
+{
+    return out->seg || out->t->container == MC_CONTAINER_FLV ||
+           mc_container_is_audio_only(out->t->container);
+}
+
+/* The audio tracks: the selected streams of the sources (or their mix), then the audio of
+ * every attached source. */
+static int plan_audio_tracks(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt)
+{
+    int rc = plan_main_audio(e, out, ofmt);
+    for (size_t j = 0; rc >= 0 && j < e->n_attached; j++) {
+        const mc_input *att = &e->inputs[e->n_inputs + j];
+        if (att->ast < 0)
+            continue;
+        mc_ostream *os = NULL;
+        rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, 0, att, &os);
+        if (os) {
+            out->a[out->n_a++] = os;
+            out->att[att->att_slot] = os;
+            out->n_att = att->att_slot + 1;
+        }
+    }
+    if (rc >= 0 && out->n_a > 1 && one_audio_track(out))
+        return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                          "%s: would carry %d audio tracks (%d selected stream%s, %d from "
+                          "attached sources), and %s carries one; allowed: one audio stream "
+                          "(Audio.Stream, FilterAudio.Mixing true, DisableAudio on the "
+                          "sources)",
+                          out->field, out->n_a, out->n_at, out->n_at == 1 ? "" : "s",
+                          out->n_att, out->seg ? "a segmented output"
+                                               : mc_container_name(out->t->container));
+    return rc;
+}
+
 int mc_plan_outputs(mc_engine *e)
 {
     for (size_t i = 0; i < e->n_outputs; i++) {
@@ -703,12 +814,12 @@ int mc_plan_outputs(mc_engine *e)
             return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
                               "%s.Container: this build cannot write %s",
                               out->field, mc_container_name(out->t->container));
-        int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO);
+        int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, 0, NULL, &out->v);
         if (rc >= 0)
-            rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO);
+            rc = plan_audio_tracks(e, out, ofmt);
         if (rc < 0)
             return rc;
-        if (!out->v && !out->a)
+        if (!out->v && !out->n_a)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                               "%s: nothing to write: the sources have no %s stream for "
                               "%s",
@@ -716,6 +827,9 @@ int mc_plan_outputs(mc_engine *e)
                               mc_container_is_audio_only(out->t->container) ? "audio"
                                                                            : "audio or video",
                               mc_container_name(out->t->container));
+        rc = mc_keep_plan(e, out, ofmt);
+        if (rc < 0)
+            return rc;
         char res[32] = "";
         if (out->v && !out->v->copy)
             snprintf(res, sizeof(res), "%dx%d", out->v->v.width, out->v->v.height);
@@ -727,9 +841,13 @@ int mc_plan_outputs(mc_engine *e)
             /* Every input is decoded once for all targets that encode its streams. */
             if (out->v && !out->v->copy && in->vst >= 0)
                 in->decode_v = true;
-            if (out->a && !out->a->copy && in->ast >= 0)
-                in->decode_a = true;
+            for (int j = 0; j < out->n_a; j++)
+                if (!out->a[j]->copy && !out->a[j]->att_in && in->n_ast > 0)
+                    in->decode_a = true;
         }
+        for (int j = 0; j < out->n_att; j++)
+            if (out->att[j])
+                e->inputs[e->n_inputs + (size_t)j].decode_a = true;
     }
     return 0;
 }

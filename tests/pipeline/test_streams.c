@@ -10,10 +10,12 @@
 #include <cmocka.h>
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio_read.h"
 #include "mc_media.h"
 #include "support.h"
 
@@ -134,23 +136,128 @@ static void file_indexes_on_real_media(void **state)
     assert_int_equal(f.audio.sample_rate, 44100);
 }
 
-/* One stream of each type per output, and one choice per source for all targets. */
+/* Power of a tone in the middle second of a track. */
+static double mid_tone(const t_track *t, double freq)
+{
+    return t_tone_power(t, freq, (size_t)t->sample_rate / 2, (size_t)t->sample_rate);
+}
+
+/* multi.mkv's audio: stream 1 is a 440 Hz tone at 48 kHz stereo, stream 3 an 880 Hz tone at
+ * 22.05 kHz mono. Each track holds its own tone and not the other's. */
+static void assert_multi_tracks(const t_track *tr, int n, double len)
+{
+    assert_int_equal(n, 2);
+    assert_int_equal(tr[0].sample_rate, 48000);
+    assert_int_equal(tr[0].channels, 2);
+    assert_int_equal(tr[1].sample_rate, 22050);
+    assert_int_equal(tr[1].channels, 1);
+    for (int k = 0; k < 2; k++) {
+        if (fabs(tr[k].duration - len) > 0.2) /* AAC priming and padding, per source */
+            fail_msg("track %d lasts %.3f s, expected %.3f s", k, tr[k].duration, len);
+        double own = mid_tone(&tr[k], k ? 880 : 440), other = mid_tone(&tr[k], k ? 440 : 880);
+        if (own < 0.001 || other > own / 100)
+            fail_msg("track %d: own tone %g, other tone %g", k, own, other);
+    }
+}
+
+/* Several selected audio streams: one track each, in the file's order, encoded or copied;
+ * with concatenation, track k takes the k-th selected stream of every source. */
+static void all_audio_tracks(void **state)
+{
+    (void)state;
+    mc_result res = t_run_ok(
+        REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/all_a.mkv\",\"Container\":\"mkv\","
+                  "\"Audio\":{\"Stream\":[101],\"TranscodeAudio\":{\"Codec\":\"aac\"}}},"
+                  "{\"URI\":\"oss://output/all_a_copy.mkv\",\"Container\":\"mkv\","
+                  "\"Audio\":{\"Stream\":[3,1],\"TranscodeAudio\":{\"Codec\":\"copy\"}}}]"));
+    mc_result_clear(&res);
+    t_file f;
+    t_track tr[4];
+    const char *outs[] = {"output/all_a.mkv", "output/all_a_copy.mkv"};
+    for (int i = 0; i < 2; i++) {
+        assert_true(t_read(t_path(outs[i]), &f));
+        assert_int_equal(f.nb_streams, 3);
+        assert_int_equal(f.video.width, 320);
+        int n = t_audio_tracks(t_path(outs[i]), tr, 4);
+        assert_multi_tracks(tr, n, 2.0);
+        t_tracks_free(tr, n);
+    }
+
+    res = t_run_ok(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/multi.mkv\"},"
+                       "{\"URI\":\"oss://fixtures/multi.mkv\"}],"
+                       "\"Targets\":[{\"URI\":\"oss://output/all_a_concat.mp4\","
+                       "\"Container\":\"mp4\",\"Video\":{\"TranscodeVideo\":{\"Codec\":"
+                       "\"h264\"}},\"Audio\":{\"Stream\":[101],\"TranscodeAudio\":{\"Codec\":"
+                       "\"aac\"}}}]"));
+    mc_result_clear(&res);
+    int n = t_audio_tracks(t_path("output/all_a_concat.mp4"), tr, 4);
+    assert_multi_tracks(tr, n, 4.0);
+    /* the second source's tones follow the first's in each track */
+    for (int k = 0; k < 2; k++)
+        assert_true(t_tone_power(&tr[k], k ? 880 : 440, (size_t)(2.5 * tr[k].sample_rate),
+                                 (size_t)tr[k].sample_rate) > 0.001);
+    t_tracks_free(tr, n);
+}
+
+/* FilterAudio.Mixing: the selected tracks become one, which holds both tones (amix with
+ * normalize: each at half its level), in the first track's rate and layout. Measured: 440 Hz
+ * at 0.249 of its own track's power, 880 Hz at 0.124. */
+static void mixing(void **state)
+{
+    (void)state;
+    mc_result res = t_run_ok(
+        REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/mixed.mp4\",\"Container\":\"mp4\","
+                  "\"Audio\":{\"Stream\":[1,3],\"FilterAudio\":{\"Mixing\":true},"
+                  "\"TranscodeAudio\":{\"Codec\":\"aac\"}}},"
+                  "{\"URI\":\"oss://output/unmixed.mkv\",\"Container\":\"mkv\","
+                  "\"Audio\":{\"Stream\":[1,3],\"TranscodeAudio\":{\"Codec\":\"flac\"}}}]"));
+    mc_result_clear(&res);
+    t_file f;
+    assert_true(t_read(t_path("output/mixed.mp4"), &f));
+    assert_int_equal(f.nb_streams, 2);
+    t_track mix[2], sep[3];
+    int n = t_audio_tracks(t_path("output/mixed.mp4"), mix, 2);
+    assert_int_equal(n, 1);
+    int m = t_audio_tracks(t_path("output/unmixed.mkv"), sep, 3);
+    assert_int_equal(m, 2);
+    assert_int_equal(mix[0].sample_rate, 48000);
+    assert_int_equal(mix[0].channels, 2);
+    if (fabs(mix[0].duration - 2.0) > 0.1)
+        fail_msg("the mix lasts %.3f s", mix[0].duration);
+    double p440 = mid_tone(&mix[0], 440), p880 = mid_tone(&mix[0], 880);
+    double r440 = p440 / mid_tone(&sep[0], 440), r880 = p880 / mid_tone(&sep[1], 880);
+    print_message("mix: 440 Hz %g (%.3f of the track), 880 Hz %g (%.3f), 660 Hz %g\n", p440,
+                  r440, p880, r880, mid_tone(&mix[0], 660));
+    /* amplitude halved: power a quarter of the separate track's; the mono 880 Hz track is
+     * upmixed to stereo at -3 dB on top of that: an eighth */
+    assert_true(r440 > 0.15 && r440 < 0.4);
+    assert_true(r880 > 0.08 && r880 < 0.2);
+    assert_true(mid_tone(&mix[0], 660) < p440 / 100);
+    t_tracks_free(mix, n);
+    t_tracks_free(sep, m);
+}
+
+/* One video stream per output, and one choice per source for all targets. */
 static void refused(void **state)
 {
     (void)state;
-    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r1.mkv\",\"Container\":"
-                             "\"mkv\",\"Audio\":{\"Stream\":[101],"
-                             "\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
-                   "Targets[0].Audio.Stream: selects 2 audio streams of Sources[0]",
-                   "output/r1.mkv");
-    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r2.mkv\",\"Container\":"
-                             "\"mkv\",\"Audio\":{\"Stream\":[1,3],\"FilterAudio\":{\"Mixing\":"
-                             "true},\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
-                   "cannot mix several yet (FilterAudio.Mixing)", "output/r2.mkv");
     expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r3.mkv\",\"Container\":"
                              "\"mkv\",\"Video\":{\"Stream\":[0,2],"
                              "\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
                    "Targets[0].Video.Stream: selects 2 video streams", "output/r3.mkv");
+    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r8.mp3\",\"Container\":"
+                             "\"mp3\",\"Audio\":{\"Stream\":[101],"
+                             "\"TranscodeAudio\":{\"Codec\":\"mp3\"}}}]"),
+                   "Targets[0]: would carry 2 audio tracks (2 selected streams, 0 from attached "
+                   "sources), and mp3 carries one",
+                   "output/r8.mp3");
+    expect_failure(REQ(MULTI
+                       "\"Targets\":[{\"URI\":\"oss://output/r6.mkv\",\"Container\":"
+                       "\"mkv\"},{\"URI\":\"oss://output/r7.mkv\",\"Container\":\"mkv\","
+                       "\"Audio\":{\"Stream\":[1,3],\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
+                   "Targets[1].Audio.Stream: selects streams 1,3 of Sources[0] while Targets[0] "
+                   "takes stream 1",
+                   "output/r6.mkv");
     expect_failure(REQ(MULTI
                        "\"Targets\":[{\"URI\":\"oss://output/r4.mkv\",\"Container\":"
                        "\"mkv\"},{\"URI\":\"oss://output/r5.mkv\",\"Container\":\"mkv\","
@@ -165,6 +272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(first_by_default), cmocka_unit_test(second_streams),
         cmocka_unit_test(missing_and_all),  cmocka_unit_test(file_indexes_on_real_media),
+        cmocka_unit_test(all_audio_tracks), cmocka_unit_test(mixing),
         cmocka_unit_test(refused),
     };
     mc_media_init_logging();
