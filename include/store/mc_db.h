@@ -240,7 +240,11 @@ typedef struct mc_db_usage {
     char *dialect;
     int64_t tasks, failed; /* stored; failed or canceled */
     int64_t charged, refunded;
+    int64_t calls; /* billed calls that are not tasks (FFmpeg API upload, probe) */
 } mc_db_usage;
+/* Charge a call that is not a task (durable when it returns 0). */
+int mc_db_usage_charge_call(mc_db *db, const char *owner, const char *dialect, int64_t credits,
+                            mc_err *err);
 /* Every row, ordered by owner then dialect; free with mc_db_usage_free(). */
 int mc_db_usage_list(mc_db *db, mc_db_usage **out, size_t *n, mc_err *err);
 void mc_db_usage_free(mc_db_usage **rows, size_t n);

@@ -528,6 +528,14 @@ static enum MHD_Result probe_op(api_req *r, json_t *body)
             json_object_set_new(data, "width", json_integer(w));
             json_object_set_new(data, "height", json_integer(h));
         }
+        /* A probe costs a flat credit (seed 004). */
+        int credits = mc_ffapi_credits("probe", 0, 0);
+        mc_err e = {0};
+        if (mc_db_usage_charge_call(r->api->deps.db, r->ff->owner, "ffmpeg", credits, &e) < 0)
+            mc_log(MC_LOG_ERROR, "request=%s ffmpeg probe: cannot bill it: %s", r->request_id,
+                   e.msg);
+        if (data)
+            json_object_set_new(data, "credits", json_integer(credits));
         ret = data ? ff_reply(r, 200, "success", data) : MHD_NO;
     }
     resolver_clear(&rs);

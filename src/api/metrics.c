@@ -95,6 +95,9 @@ static void usage_metrics(mc_buf *b, const mc_db_usage *u, size_t n)
         {"mediaconvertd_credits_refunded_total",
          "Credits given back for tasks that failed or were canceled.",
          offsetof(mc_db_usage, refunded)},
+        {"mediaconvertd_metered_calls_total",
+         "Billed calls that are not tasks (FFmpeg API upload and probe).",
+         offsetof(mc_db_usage, calls)},
     };
     for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
         mc_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", series[k].name, series[k].help,

@@ -121,8 +121,12 @@ static const struct {
                          " FROM (SELECT owner, dialect, credits FROM tasks"
                          "       WHERE id = ?1 AND state IN (0, 1) AND owner IS NOT NULL) AS t"
                          " WHERE usage.owner = t.owner AND usage.dialect = t.dialect"},
-    [ST_USAGE_LIST] = {"usage list", "SELECT owner, dialect, tasks, failed, charged, refunded"
-                                     " FROM usage ORDER BY owner, dialect"},
+    [ST_USAGE_LIST] = {"usage list", "SELECT owner, dialect, tasks, failed, charged, refunded,"
+                                     " calls FROM usage ORDER BY owner, dialect"},
+    [ST_USAGE_CALL] = {"usage call",
+                       "INSERT INTO usage (owner, dialect, calls, charged) VALUES (?1, ?2, 1, ?3)"
+                       " ON CONFLICT (owner, dialect) DO UPDATE SET calls = calls + 1,"
+                       " charged = charged + ?3"},
 };
 
 /*
@@ -199,6 +203,7 @@ static const char *const migrations[MC_DB_SCHEMA_VERSION] = {
     "  failed INTEGER NOT NULL DEFAULT 0,"
     "  charged INTEGER NOT NULL DEFAULT 0,"
     "  refunded INTEGER NOT NULL DEFAULT 0,"
+    "  calls INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (owner, dialect)"
     ");",
 };

@@ -72,6 +72,7 @@ enum mc_stmt_id {
     ST_USAGE_CHARGE,
     ST_USAGE_REFUND,
     ST_USAGE_LIST,
+    ST_USAGE_CALL,
     ST_COUNT,
 };
 

@@ -426,6 +426,25 @@ void mc_db_usage_free(mc_db_usage **rows, size_t n)
     *rows = NULL;
 }
 
+int mc_db_usage_charge_call(mc_db *db, const char *owner, const char *dialect, int64_t credits,
+                            mc_err *err)
+{
+    if (!db || !owner || !dialect || credits < 0)
+        return -EINVAL;
+    mc_conn *c = db->w;
+    pthread_mutex_lock(&db->wlock);
+    sqlite3_stmt *st = NULL;
+    int rc = db_stmt(c, ST_USAGE_CALL, &st, err);
+    if (rc == 0) {
+        db_bind_text(st, 1, owner);
+        db_bind_text(st, 2, dialect);
+        sqlite3_bind_int64(st, 3, credits);
+        rc = db_exec(c, st, ST_USAGE_CALL, err);
+    }
+    pthread_mutex_unlock(&db->wlock);
+    return rc;
+}
+
 int mc_db_usage_list(mc_db *db, mc_db_usage **out, size_t *n, mc_err *err)
 {
     mc_conn *c = NULL;
@@ -463,6 +482,7 @@ int mc_db_usage_list(mc_db *db, mc_db_usage **out, size_t *n, mc_err *err)
         u->failed = sqlite3_column_int64(st, 3);
         u->charged = sqlite3_column_int64(st, 4);
         u->refunded = sqlite3_column_int64(st, 5);
+        u->calls = sqlite3_column_int64(st, 6);
     }
     if (src != SQLITE_DONE) {
         rc = db_fail(c, src, db_stmt_name(ST_USAGE_LIST), err);

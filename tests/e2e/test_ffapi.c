@@ -112,6 +112,7 @@ static char *upload_file(const e2e_daemon *d, const char *tok, const char *path,
     upload_bytes(d, tok, name, data, len, &r);
     json_t *dt = envelope(&r, 200, "success");
     assert_int_equal(json_integer_value(json_object_get(dt, "size")), (json_int_t)len);
+    assert_int_equal(json_integer_value(json_object_get(dt, "credits")), 1); /* flat */
     char *url = mc_strdup(e2e_str(dt, "url"));
     char prefix[128];
     snprintf(prefix, sizeof(prefix), "http://127.0.0.1:%d/ffmpeg-api/uploads/", d->port);
@@ -395,6 +396,7 @@ static void test_operations(void **state)
     snprintf(json, sizeof(json), "{\"input\":\"%s\"}", url);
     submit(&d, TOK1, "probe", json, &r);
     json_t *p = envelope(&r, 200, "success");
+    assert_int_equal(json_integer_value(json_object_get(p, "credits")), 1); /* flat */
     near(json_number_value(json_object_get(p, "duration")), 6.166, 0.02, "probe duration");
     assert_int_equal(json_integer_value(json_object_get(p, "size")), 515198);
     assert_int_equal(json_integer_value(json_object_get(p, "width")), 640);
@@ -534,6 +536,20 @@ static void test_operations(void **state)
     if (diff < 0.5) /* measured: 1.6 (the same encode without it: 0) */
         fail_msg("watermark: mean luma difference %.3f, expected > 0.5", diff);
 
+    /* mux: the mp3 replaces friday's audio, padded with silence to the video's length; or
+     * is added as a second track. */
+    char mp3[1024];
+    snprintf(mp3, sizeof(mp3), "%s/t-rex-roar.mp3", t_media_dir());
+    char *roar = upload_file(&d, TOK1, mp3, "roar.mp3");
+    snprintf(json, sizeof(json), "{\"video\":\"%s\",\"audio\":\"%s\"}", url, roar);
+    json_decref(run_op(&d, "mux", json, "mp4", &f, &credits));
+    assert_int_equal(f.nb_streams, 2);
+    near(f.audio.duration, f.video.duration, 0.1, "mux (replace) audio length");
+    snprintf(json, sizeof(json), "{\"video\":\"%s\",\"audio\":\"%s\",\"mode\":\"add\"}", url, roar);
+    json_decref(run_op(&d, "mux", json, "add.mp4", &f, &credits));
+    assert_int_equal(f.nb_streams, 3);
+    free(roar);
+
     /* Another caller sees none of it; an unknown id is not found either. */
     ff_http(&d, "GET", "/v1/ffmpeg/info?id=MediaConvert-nope", TOK1, NULL, NULL, 0, &r);
     envelope(&r, 404, "not found");
@@ -560,10 +576,14 @@ static void test_operations(void **state)
     free(text);
     assert_int_equal(files_under(bucket), files);
 
-    /* Credits per key. */
+    /* Credits per key: the tasks', and 1 for each of 3 uploads and 1 probe (refused uploads
+     * and calls cost nothing). */
     assert_int_equal(metric(&d, "mediaconvertd_credits_charged_total{key=\"AKFFONE\","
                                 "dialect=\"ffmpeg\"} "),
-                     (long long)credits);
+                     (long long)credits + 4);
+    assert_int_equal(metric(&d, "mediaconvertd_metered_calls_total{key=\"AKFFONE\","
+                                "dialect=\"ffmpeg\"} "),
+                     4);
     free(url);
     free(wm);
     assert_int_equal(e2e_daemon_stop(&d, SIGTERM), 0);
@@ -630,9 +650,10 @@ static void test_limits_anonymous(void **state)
         json_decref(info);
         free(ids[i]);
     }
+    /* the three tasks, plus the upload and the two probes that answered */
     assert_int_equal(metric(&d, "mediaconvertd_credits_charged_total{key=\"anonymous\","
                                 "dialect=\"ffmpeg\"} "),
-                     (long long)credits);
+                     (long long)credits + 3);
     assert_int_equal(metric(&d, "mediaconvertd_credits_refunded_total{key=\"anonymous\","
                                 "dialect=\"ffmpeg\"} "),
                      (long long)credits);

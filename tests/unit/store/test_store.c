@@ -1263,6 +1263,13 @@ static void test_owner_limit_usage(void **state)
     assert_string_equal(u[1].owner, "AK2");
     assert_int_equal(u[1].charged, 1);
     mc_db_usage_free(&u, n);
+    /* a billed call that is not a task (an FFmpeg API upload) */
+    assert_int_equal(mc_db_usage_charge_call(db, "AK2", "ffmpeg", 1, NULL), 0);
+    assert_int_equal(mc_db_usage_list(db, &u, &n, NULL), 0);
+    assert_int_equal(u[1].charged, 2);
+    assert_int_equal(u[1].calls, 1);
+    assert_int_equal(u[1].tasks, 1);
+    mc_db_usage_free(&u, n);
 
     /* collecting finished tasks keeps what was billed */
     int removed = 0;
