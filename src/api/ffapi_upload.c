@@ -301,10 +301,10 @@ enum MHD_Result ff_upload_finish(api_req *r)
     /* An upload costs a flat credit (seed 004), billed once the file is stored. */
     int credits = mc_ffapi_credits("upload", 0, 0);
     if (mc_db_usage_charge_call(r->api->deps.db, f->owner, "ffmpeg", credits, &err) < 0)
-        mc_log(MC_LOG_ERROR, "request=%s ffmpeg upload owner=%s: cannot bill it: %s",
-               r->request_id, f->owner, err.msg);
-    json_t *data = json_pack("{s:s,s:I,s:i}", "url", url, "size", (json_int_t)size, "credits",
-                             credits);
+        mc_log(MC_LOG_ERROR, "request=%s ffmpeg upload owner=%s: cannot bill it: %s", r->request_id,
+               f->owner, err.msg);
+    json_t *data =
+        json_pack("{s:s,s:I,s:i}", "url", url, "size", (json_int_t)size, "credits", credits);
     free(url);
     return ff_reply(r, 200, "success", data);
 }
