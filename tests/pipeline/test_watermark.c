@@ -134,8 +134,7 @@ static const char *out_path(const char *name, const char *ext)
 }
 
 /* Run on `backend` (NULL: the default device); *out (NULL: not wanted) gets the result. */
-static pics run_pics_res(const char *backend, const char *name, const char *filter,
-                         mc_result *out)
+static pics run_pics_res(const char *backend, const char *name, const char *filter, mc_result *out)
 {
     char *req = request(name, filter, NULL, "mp4");
     mc_result res = {0};
