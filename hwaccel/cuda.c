@@ -227,5 +227,7 @@ const mc_hw_backend mc_hw_backend_cuda = {
     .find_encoder = cuda_find_encoder,
     .setup_encoder = cuda_setup_encoder,
     .scale_filter = "scale_cuda",
+    .overlay_filter = "overlay_cuda",
+    .overlay_format = "nv12",
     .hw_format = AV_PIX_FMT_CUDA,
 };

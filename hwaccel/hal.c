@@ -334,6 +334,18 @@ const char *mc_hw_scale_filter(const mc_hw_device *dev)
     return dev->backend->scale_filter;
 }
 
+const char *mc_hw_overlay_filter(const mc_hw_device *dev, const char **format, bool *alpha)
+{
+    const mc_hw_backend *b = dev->backend;
+    if (!dev->device_ctx || !b->overlay_filter || !b->overlay_format)
+        return NULL;
+    if (format)
+        *format = b->overlay_format;
+    if (alpha)
+        *alpha = b->overlay_alpha;
+    return b->overlay_filter;
+}
+
 void mc_hw_device_account(mc_hw_device *dev, int64_t frames, double seconds, int64_t uploads,
                           int64_t downloads)
 {

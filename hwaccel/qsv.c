@@ -128,5 +128,7 @@ const mc_hw_backend mc_hw_backend_qsv = {
     .find_encoder = qsv_find_encoder,
     .setup_encoder = qsv_setup_encoder,
     .scale_filter = "scale_qsv",
+    .overlay_filter = "overlay_qsv",
+    .overlay_format = "nv12",
     .hw_format = AV_PIX_FMT_QSV,
 };

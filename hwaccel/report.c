@@ -72,13 +72,14 @@ json_t *mc_hw_device_to_json(const mc_hw_device *dev)
     const char *scaler = mc_hw_scale_filter(dev);
     double fps = st.seconds > 0 ? (double)st.frames / st.seconds : 0;
     return json_pack(
-        "{ss ss ss sb s{so so so so s:s* sb} s{s{sisi} s{sisi}} ss ss s{sI sI sI sf sf sI sI}}",
+        "{ss ss ss sb s{so so so so s:s* s:s* sb} s{s{sisi} s{sisi}} ss ss s{sI sI sI sf sf sI sI}}",
         "name", mc_hw_device_name(dev), "backend", mc_hw_device_backend(dev), "description",
         mc_hw_device_description(dev), "emulated", mc_hw_device_emulated(dev), "capabilities",
         "decode", codec_list(dev, MC_HW_DEC8), "decode_10bit", codec_list(dev, MC_HW_DEC10),
         "encode", codec_list(dev, MC_HW_ENC8), "encode_10bit", codec_list(dev, MC_HW_ENC10),
         "scale", (caps & MC_HW_CAP_SCALE) || mc_hw_device_is_software(dev) ? scaler : NULL,
-        "upload", (caps & MC_HW_CAP_UPLOAD) != 0, "sessions", "decode", "capacity",
+        "overlay", mc_hw_overlay_filter(dev, NULL, NULL), "upload",
+        (caps & MC_HW_CAP_UPLOAD) != 0, "sessions", "decode", "capacity",
         mc_hw_device_capacity(dev, false), "in_use", mc_hw_device_in_use(dev, false), "encode",
         "capacity", mc_hw_device_capacity(dev, true), "in_use", mc_hw_device_in_use(dev, true),
         "health", mc_hw_health_name(mc_hw_device_health(dev)), "last_error", st.last_error, "stats",

@@ -200,5 +200,7 @@ const mc_hw_backend mc_hw_backend_vaapi = {
     .find_encoder = vaapi_find_encoder,
     .setup_encoder = vaapi_setup_encoder,
     .scale_filter = "scale_vaapi",
+    .overlay_filter = "overlay_vaapi",
+    .overlay_format = "nv12",
     .hw_format = AV_PIX_FMT_VAAPI,
 };

@@ -76,5 +76,9 @@ const mc_hw_backend mc_hw_backend_vulkan = {
     .open = vk_open,
     .setup_decoder = vk_setup_decoder,
     .scale_filter = "scale_vulkan",
+    /* FFmpeg 5.1's overlay_vulkan wants both inputs in one format and blends no alpha in
+     * nv12 (4-plane yuva420p frames come back empty from lavapipe). */
+    .overlay_filter = "overlay_vulkan",
+    .overlay_format = "nv12",
     .hw_format = AV_PIX_FMT_VULKAN,
 };

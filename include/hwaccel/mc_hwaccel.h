@@ -90,6 +90,12 @@ typedef struct mc_hw_backend {
     /* Filter that scales frames of this device ("scale", "scale_vaapi"...); its options are
      * w, h and format. */
     const char *scale_filter;
+    /* Filter that overlays one picture of this device on another ("overlay_vulkan"...), NULL:
+     * none; its options are x and y, both inputs hold overlay_format, and it has no timeline
+     * (enable) support. overlay_alpha: it blends by the overlay's alpha in that format. */
+    const char *overlay_filter;
+    const char *overlay_format;
+    bool overlay_alpha;
     /* Pixel format of this device's frames; AV_PIX_FMT_NONE for software. */
     enum AVPixelFormat hw_format;
 } mc_hw_backend;
@@ -138,6 +144,9 @@ int mc_hw_setup_encoder(const mc_hw_device *dev, AVCodecContext *enc, AVDictiona
                         const mc_hw_rate *rate);
 /* The scale filter's name, or NULL when the backend has none. */
 const char *mc_hw_scale_filter(const mc_hw_device *dev);
+/* The device overlay filter's name and the software format both its inputs hold ("nv12"),
+ * or NULL when the device has none; *alpha: it blends by alpha (may be NULL). */
+const char *mc_hw_overlay_filter(const mc_hw_device *dev, const char **format, bool *alpha);
 
 /* Statistics a finished task adds to its device. */
 void mc_hw_device_account(mc_hw_device *dev, int64_t frames, double seconds, int64_t uploads,

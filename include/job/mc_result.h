@@ -71,6 +71,8 @@ typedef struct mc_result {
     int64_t frames_encoded; /* video frames encoded, over all targets */
     /* Where each video stage ran ("software" or a device name; "" = no such stage). */
     char stage_decode[64], stage_scale[64], stage_encode[64];
+    /* Where FilterVideo watermarks, delogos and burnt subtitles were drawn ("" = none). */
+    char stage_overlay[64];
     int64_t uploads, downloads; /* frames copied to / from device memory */
     int decode_fallbacks;       /* video decoders that fell back to software */
     /* Set by the scheduler when the task failed on a device and was re-run on software. */

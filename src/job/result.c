@@ -163,6 +163,8 @@ json_t *mc_result_to_json(const mc_result *res)
         rc |= set_new(stages, "decode", json_string(res->stage_decode));
     if (stages && res->stage_scale[0])
         rc |= set_new(stages, "scale", json_string(res->stage_scale));
+    if (stages && res->stage_overlay[0])
+        rc |= set_new(stages, "overlay", json_string(res->stage_overlay));
     if (stages && res->stage_encode[0])
         rc |= set_new(stages, "encode", json_string(res->stage_encode));
     rc |= set_new(o, "stages", stages);

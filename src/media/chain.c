@@ -126,7 +126,7 @@ void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int he
     } else if (scale) {
         mc_buf_printf(b, ",scale=%d:%d", sw, sh);
     }
-    if (on_dev && (software_after || !hw->out_hw)) {
+    if (on_dev && (software_after || (!hw->out_hw && !hw->dev_tail))) {
         mc_buf_printf(b, ",hwdownload,format=%s", on_dev);
         on_dev = NULL;
         hw->downloads++;
@@ -141,10 +141,12 @@ void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int he
         mc_buf_puts(b, ",transpose=cclock");
     else if (rot == 180)
         mc_buf_puts(b, ",hflip,vflip");
-    if (hw && hw->out_hw && !on_dev && !hw->sw_tail) {
+    if (hw && hw->out_hw && !on_dev && !hw->sw_tail && !hw->dev_tail) {
         mc_buf_printf(b, ",format=%s,hwupload", hw->sw_fmt);
         hw->uploads++;
     }
+    if (hw)
+        hw->end_on_dev = on_dev != NULL;
     mc_buf_printf(b, ",setsar=%d/%d", sar.num, sar.den);
 }
 
@@ -184,6 +186,17 @@ static bool device_geometry(const mc_engine *e, const mc_ostream *os, const AVFr
     return hw->in_sw_fmt || hw->out_hw || hw->can_upload;
 }
 
+/* Whether the overlays of `os` can be drawn by the device's overlay filter, in the format
+ * the device frames hold after scaling. */
+static bool device_overlay(const mc_engine *e, const mc_ostream *os, const mc_geo_hw *hw)
+{
+    const char *fmt = NULL;
+    bool alpha = false;
+    if (!mc_hw_overlay_filter(e->dev, &fmt, &alpha) || strcmp(fmt, hw->sw_fmt) != 0)
+        return false;
+    return mc_overlay_device_ok(os, alpha);
+}
+
 static int64_t window_end_pts(const mc_input *in, AVRational tb)
 {
     return in->win_len == INT64_MAX ? INT64_MAX : av_rescale_q(in->win_len, AV_TIME_BASE_Q, tb);
@@ -206,18 +219,49 @@ static char *chain_description(const mc_engine *e, mc_ostream *os, const mc_inpu
         mc_geo_hw hw;
         bool dev = device_geometry(e, os, f, &hw);
         bool ovl = mc_overlay_wanted(os);
-        if (dev)
-            hw.sw_tail = ovl;
-        append_geometry(&b, os, in, align, f, dev ? &hw : NULL);
-        /* Watermarks and delogos are drawn in software on the output picture, uploaded
-         * afterwards when the encoder takes device frames. */
-        if (ovl && mc_overlay_filters(os, in, (double)e->done_len / AV_TIME_BASE, &b) < 0) {
-            mc_buf_free(&b);
-            return NULL;
+        size_t at = b.len;
+        os->ovl_on_dev = false;
+        os->uploads_once = 0;
+        if (ovl && dev && device_overlay(e, os, &hw)) {
+            /* Try to keep the frames on the device for its overlay filter; crop, pad or
+             * rotation bring them back to system memory, and then it is software after all. */
+            mc_geo_hw try = hw;
+            try.dev_tail = true;
+            append_geometry(&b, os, in, align, f, &try);
+            if (try.end_on_dev) {
+                const char *ofmt = NULL;
+                const char *filter = mc_hw_overlay_filter(e->dev, &ofmt, NULL);
+                int n = mc_overlay_device_filters(os, filter, ofmt, &b);
+                if (n < 0) {
+                    mc_buf_free(&b);
+                    return NULL;
+                }
+                if (!try.out_hw) {
+                    mc_buf_printf(&b, ",hwdownload,format=%s", ofmt);
+                    try.downloads++;
+                }
+                os->ovl_on_dev = true;
+                os->uploads_once = n;
+                hw = try;
+            } else if (b.data) {
+                b.len = at;
+                b.data[at] = '\0';
+            }
         }
-        if (ovl && dev && hw.out_hw) {
-            mc_buf_printf(&b, ",format=%s,hwupload", hw.sw_fmt);
-            hw.uploads++;
+        if (!os->ovl_on_dev) {
+            if (dev)
+                hw.sw_tail = ovl;
+            append_geometry(&b, os, in, align, f, dev ? &hw : NULL);
+            /* Watermarks and delogos are drawn in software on the output picture, uploaded
+             * afterwards when the encoder takes device frames. */
+            if (ovl && mc_overlay_filters(os, in, (double)e->done_len / AV_TIME_BASE, &b) < 0) {
+                mc_buf_free(&b);
+                return NULL;
+            }
+            if (ovl && dev && hw.out_hw) {
+                mc_buf_printf(&b, ",format=%s,hwupload", hw.sw_fmt);
+                hw.uploads++;
+            }
         }
         os->uploads = dev ? hw.uploads : 0;
         os->dev_chain = dev && (hw.in_sw_fmt || hw.uploads);
@@ -301,7 +345,7 @@ static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const A
         goto out;
     }
     rc = avfilter_graph_parse_ptr(g, desc, &ins, &outs, NULL);
-    if (rc >= 0 && os->uploads)
+    if (rc >= 0 && (os->uploads || os->uploads_once))
         rc = mc_graph_set_device(g, mc_hw_device_ctx(e->dev));
     if (rc >= 0)
         rc = avfilter_graph_config(g, NULL);
@@ -310,6 +354,11 @@ static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const A
 
     if (os->dev_chain)
         e->scale_on_dev = true;
+    if (os->ovl_on_dev)
+        e->overlay_on_dev = true;
+    else if (mc_overlay_wanted(os))
+        e->overlay_on_cpu = true;
+    e->uploads += os->uploads_once;
     os->graph = g;
     os->cfg_hwfc = f->hw_frames_ctx ? f->hw_frames_ctx->data : NULL;
     g = NULL;

@@ -615,6 +615,9 @@ static void record_stages(mc_engine *e, mc_result *res)
                  e->dec_on_dev ? dev : sw);
     if (scaled || e->n_sinks)
         snprintf(res->stage_scale, sizeof(res->stage_scale), "%s", e->scale_on_dev ? dev : sw);
+    if (e->overlay_on_dev || e->overlay_on_cpu)
+        snprintf(res->stage_overlay, sizeof(res->stage_overlay), "%s",
+                 e->overlay_on_dev ? dev : sw);
     if (enc_dev || enc_sw)
         snprintf(res->stage_encode, sizeof(res->stage_encode), "%s", enc_dev ? dev : sw);
     res->uploads = e->uploads;

@@ -141,6 +141,8 @@ typedef struct mc_ostream {
     int cfg_w, cfg_h, cfg_fmt, cfg_rate;
     const void *cfg_hwfc; /* frames context of the frames the chain was built for */
     int uploads, downloads; /* copies each frame of the current chain makes */
+    int uploads_once;       /* copies the current chain makes once (watermark pictures) */
+    bool ovl_on_dev;        /* the current chain draws its overlays on the device */
     bool dev_chain;         /* the current chain runs on the device */
     AVRational cfg_sar;
     AVChannelLayout cfg_layout;
@@ -216,6 +218,7 @@ typedef struct mc_engine {
     int64_t uploads, downloads; /* frames copied to and from the device */
     bool dec_on_dev, dec_on_cpu; /* some video was decoded on the device / in software */
     bool scale_on_dev;           /* some chain scaled on the device */
+    bool overlay_on_dev, overlay_on_cpu; /* where chains drew FilterVideo overlays */
     AVFrame *dl;                /* scratch: a downloaded frame */
     mc_input *inputs; /* the n_inputs concatenated ones, then the n_attached attached ones */
     size_t n_inputs;
@@ -301,8 +304,10 @@ typedef struct mc_geo_hw {
     const char *sw_fmt;     /* what device frames hold after scaling ("nv12", "p010le") */
     const char *in_sw_fmt;  /* frames arrive on the device holding this; NULL: system frames */
     bool sw_tail;           /* software filters follow: end in system memory, no upload */
+    bool dev_tail;          /* device filters follow: keep device frames, no download */
     int uploads, downloads; /* filled in: copies each frame makes */
     bool scaled;            /* filled in: the device's scale filter runs */
+    bool end_on_dev;        /* filled in: the frames leave the geometry as device frames */
 } mc_geo_hw;
 
 void mc_geometry_filters(mc_buf *b, const AVFrame *f, int rot, int width, int height,
@@ -324,6 +329,14 @@ bool mc_overlay_wanted(const mc_ostream *os);
  * frames of `in`; `t0`: the output time, in seconds, at which the chain's t = 0 lies. Also
  * FilterVideo.BurnSubtitle (libass's subtitles filter, over the watermarks). */
 int mc_overlay_filters(const mc_ostream *os, const mc_input *in, double t0, mc_buf *b);
+/* Whether every overlay of `os` can be drawn by a device overlay filter (no timeline, options
+ * x and y): file watermarks only, still pictures shown for the whole output, inside a W x H
+ * picture, and opaque unless the filter blends by alpha. */
+bool mc_overlay_device_ok(const mc_ostream *os, bool alpha);
+/* Append, after a chain whose frames are device frames holding `fmt`, each watermark
+ * picture's own chain (movie, scale, format, hwupload) and the device overlay `filter`;
+ * returns the uploads the chain makes once (one per picture). */
+int mc_overlay_device_filters(const mc_ostream *os, const char *filter, const char *fmt, mc_buf *b);
 void mc_overlay_free(mc_overlays **ov);
 
 /* output.c */

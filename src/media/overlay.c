@@ -8,6 +8,10 @@
  * - File watermarks (PNG or MOV/APNG): a movie source, scaled, overlaid. A still picture
  *   is shown for the whole time range; an animated one plays once, then its last frame
  *   stays.
+ *   On a device with an overlay filter, a chain whose overlays are all still, opaque
+ *   pictures shown for the whole output keeps its frames on the device: each picture is
+ *   uploaded once and overlaid there (the device filters have no timeline and, in FFmpeg 5.1,
+ *   blend no alpha in the device's format); anything else is drawn in software.
  * - Delogos: the rectangle is cut out, shrunk to 16-pixel cells and blown up again without
  *   interpolation (a mosaic), and overlaid back in place.
  *
@@ -39,6 +43,7 @@ typedef struct mc_wm_res {
     char *path; /* text: the font file; file: the picture or video */
     int w, h;   /* file: the watermark's size once scaled */
     bool still; /* file: a single picture */
+    bool opaque; /* file: its pixel format has no alpha (nor a palette) */
 } mc_wm_res;
 
 typedef struct mc_rect {
@@ -227,6 +232,8 @@ static int plan_file(mc_engine *e, const char *field, const mc_watermark *m, int
     int fw = fmt->streams[vst]->codecpar->width, fh = fmt->streams[vst]->codecpar->height;
     r->still =
         strcmp(fmt->iformat->name, "png_pipe") == 0 || strcmp(fmt->iformat->name, "image2") == 0;
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(fmt->streams[vst]->codecpar->format);
+    r->opaque = pd && !(pd->flags & (AV_PIX_FMT_FLAG_ALPHA | AV_PIX_FMT_FLAG_PAL));
     avformat_close_input(&fmt);
     /* One side given keeps the aspect ratio; neither keeps the file's size. */
     int w = dim_px(m->width, W, 0), h = dim_px(m->height, H, 0);
@@ -569,4 +576,51 @@ int mc_overlay_filters(const mc_ostream *os, const mc_input *in, double t0, mc_b
     if (ov->burn || ov->burn_stream >= 0)
         return burn_filter(b, ov, in, t0);
     return 0;
+}
+
+/* ---- on the device ---- */
+
+/* Where watermark i of `os` goes, and whether it lies inside the picture. */
+static bool wm_place(const mc_ostream *os, size_t i, int *x, int *y)
+{
+    const mc_watermark *m = &os->out->t->video.watermarks[i];
+    const mc_wm_res *r = &os->ovl->wm[i];
+    int W = os->v.width, H = os->v.height;
+    place(m->refer_pos, dim_px(m->dx, W, 0), dim_px(m->dy, H, 0), r->w, r->h, W, H, x, y);
+    return *x >= 0 && *y >= 0 && *x + r->w <= W && *y + r->h <= H;
+}
+
+bool mc_overlay_device_ok(const mc_ostream *os, bool alpha)
+{
+    const mc_overlays *ov = os->ovl;
+    const mc_target_video *v = &os->out->t->video;
+    if (!ov || !ov->n_wm || v->n_delogos || ov->burn || ov->burn_stream >= 0)
+        return false;
+    for (size_t i = 0; i < ov->n_wm; i++) {
+        const mc_watermark *m = &v->watermarks[i];
+        int x, y;
+        if (m->type != MC_WATERMARK_FILE || !ov->wm[i].still || (!alpha && !ov->wm[i].opaque) ||
+            m->start_time > 0 || m->duration > 0 || !wm_place(os, i, &x, &y))
+            return false;
+    }
+    return true;
+}
+
+int mc_overlay_device_filters(const mc_ostream *os, const char *filter, const char *fmt, mc_buf *b)
+{
+    const mc_overlays *ov = os->ovl;
+    for (size_t i = 0; i < ov->n_wm; i++) {
+        int x, y;
+        wm_place(os, i, &x, &y);
+        mc_buf_printf(b, "[mc_wm%zu_m];movie=filename=", i);
+        int rc = put_quoted(b, ov->wm[i].path);
+        if (rc < 0)
+            return rc;
+        /* One picture, uploaded once; the overlay repeats it to the end. */
+        mc_buf_printf(b,
+                      ",scale=%d:%d,format=%s,hwupload[mc_wm%zu_w];"
+                      "[mc_wm%zu_m][mc_wm%zu_w]%s=x=%d:y=%d",
+                      ov->wm[i].w, ov->wm[i].h, fmt, i, i, i, filter, x, y);
+    }
+    return (int)ov->n_wm;
 }

@@ -133,7 +133,8 @@ static const char *out_path(const char *name, const char *ext)
     return path;
 }
 
-static pics run_pics_on(const char *backend, const char *name, const char *filter)
+/* Run on `backend` (NULL: the default device); *out (NULL: not wanted) gets the result. */
+static pics run_pics_res(const char *backend, const char *name, const char *filter, mc_result *out)
 {
     char *req = request(name, filter, NULL, "mp4");
     mc_result res = {0};
@@ -142,8 +143,16 @@ static pics run_pics_on(const char *backend, const char *name, const char *filte
     if (rc < 0)
         fail_msg("%s: %s: %s\n%s", name, err.code, err.msg, req);
     free(req);
-    mc_result_clear(&res);
+    if (out)
+        *out = res;
+    else
+        mc_result_clear(&res);
     return decode(out_path(name, "mp4"));
+}
+
+static pics run_pics_on(const char *backend, const char *name, const char *filter)
+{
+    return run_pics_res(backend, name, filter, NULL);
 }
 
 static pics run_pics(const char *name, const char *filter)
@@ -462,7 +471,14 @@ static void on_the_device(void **state)
                          "\"Watermarks\":[{\"Type\":\"file\","
                          "\"URI\":\"oss://fixtures/wm_square.png\",\"Width\":0.25,"
                          "\"ReferPos\":\"bottomright\",\"Dx\":16,\"Dy\":8}]";
-    pics p = run_pics_on("vulkan", "vk", filter);
+    mc_result r;
+    pics p = run_pics_res("vulkan", "vk", filter, &r);
+    /* A PNG with alpha and a delogo: drawn in software, one copy each way per frame. */
+    assert_string_equal(r.stage_scale, "vulkan:0");
+    assert_string_equal(r.stage_overlay, "software");
+    assert_int_equal(r.uploads, r.frames_encoded);
+    assert_int_equal(r.downloads, r.frames_encoded);
+    mc_result_clear(&r);
     pics s = run_pics_on("software", "vk_sw", filter);
     assert_int_equal(p.n, s.n);
     /* The square and the mosaic are where the software run put them. */
@@ -473,6 +489,61 @@ static void on_the_device(void **state)
     for (int i = 0; i < W * H; i++)
         differ += abs(p.y[0][i] - s.y[0][i]);
     assert_true((double)differ / (W * H) < 4.0); /* bilinear vs bicubic scaling */
+    pics_free(&p);
+    pics_free(&s);
+}
+
+static bool have_vulkan(void)
+{
+    mc_hw_device *dev = NULL;
+    mc_err err;
+    mc_err_clear(&err);
+    if (mc_hw_device_open("vulkan", NULL, &dev, &err) < 0) {
+        print_message("skipped: no Vulkan device (%s)\n", err.msg);
+        return false;
+    }
+    mc_hw_device_unref(&dev);
+    return true;
+}
+
+/* An opaque PNG shown for the whole output: the frames stay on the device from the upload
+ * before scale_vulkan to the download the software encoder needs, and overlay_vulkan draws
+ * the picture, uploaded once. */
+static void overlay_on_the_device(void **state)
+{
+    (void)state;
+    if (!have_vulkan())
+        return;
+    const char *filter = "\"Watermarks\":[{\"Type\":\"file\","
+                         "\"URI\":\"oss://fixtures/wm_opaque.png\",\"Width\":0.25,"
+                         "\"ReferPos\":\"bottomright\",\"Dx\":16,\"Dy\":8}]";
+    mc_result r, rs;
+    pics p = run_pics_res("vulkan", "vk_ovl", filter, &r);
+    pics s = run_pics_res("software", "vk_ovl_sw", filter, &rs);
+    print_message("device overlay: %lld frames, %lld uploads, %lld downloads\n",
+                  (long long)r.frames_encoded, (long long)r.uploads, (long long)r.downloads);
+    assert_string_equal(r.stage_scale, "vulkan:0");
+    assert_string_equal(r.stage_overlay, "vulkan:0");
+    assert_string_equal(r.stage_encode, "software");
+    assert_true(r.frames_encoded >= 70);
+    /* One download per frame, after the overlay; one upload per frame plus the picture. */
+    assert_int_equal(r.downloads, r.frames_encoded);
+    assert_int_equal(r.uploads, r.frames_encoded + 1);
+    assert_string_equal(rs.stage_overlay, "software");
+    assert_int_equal(rs.uploads, 0);
+    assert_int_equal(p.n, s.n);
+    assert_int_equal(p.n, (int)r.frames_encoded);
+    /* The 80x80 white square at (224, 92) on every frame, as in the software run. */
+    for (int k = 0; k < p.n; k++)
+        for (int y = 94; y < 170; y++)
+            for (int x = 226; x < 302; x++)
+                assert_true(p.y[k][y * W + x] >= 230);
+    long differ = 0;
+    for (int i = 0; i < W * H; i++)
+        differ += abs(p.y[0][i] - s.y[0][i]);
+    assert_true((double)differ / (W * H) < 4.0); /* bilinear vs bicubic scaling */
+    mc_result_clear(&r);
+    mc_result_clear(&rs);
     pics_free(&p);
     pics_free(&s);
 }
@@ -499,6 +570,7 @@ int main(void)
         cmocka_unit_test(speed_is_metadata),
         cmocka_unit_test(refusals),
         cmocka_unit_test(on_the_device),
+        cmocka_unit_test(overlay_on_the_device),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
