@@ -186,7 +186,11 @@ static bool device_geometry(const mc_engine *e, const mc_ostream *os, const AVFr
 
 static int64_t window_end_pts(const mc_input *in, AVRational tb)
 {
-    return in->win_len == INT64_MAX ? INT64_MAX : av_rescale_q(in->win_len, AV_TIME_BASE_Q, tb);
+    /* An attached source's window is enforced per frame before its passes are placed one
+     * after another (engine.c). */
+    if (in->win_len == INT64_MAX || in->attached)
+        return INT64_MAX;
+    return av_rescale_q(in->win_len, AV_TIME_BASE_Q, tb);
 }
 
 /* `start`: where the chain's output begins, input time base (0, or the end of the previous
@@ -419,6 +423,9 @@ static int handle_video_frame(mc_engine *e, mc_ostream *os, AVFrame *f)
     if (f->pts == AV_NOPTS_VALUE)
         return 0;
     f->pts = av_rescale_q(f->pts, tb, os->enc_tb) + os->offset;
+    /* An attached video (loop, pad) ends with the main timeline. */
+    if (os->seg_end != INT64_MAX && f->pts >= os->seg_end)
+        return 0;
     /* Encoders need strictly increasing timestamps; a frame that lands on the previous
      * one (rounding at an input boundary) is dropped. */
     if (os->frames_out > 0 && f->pts <= os->next_pts)
@@ -623,7 +630,18 @@ static int mix_pull(mc_engine *e, mc_ostream *os)
 
 int mc_chain_end_attached(mc_engine *e, mc_ostream *os)
 {
-    int rc = close_chain(e, os, os->last_end);
+    int64_t eof = os->last_end;
+    if (os->type == AVMEDIA_TYPE_VIDEO && os->graph && os->seg_end != INT64_MAX &&
+        os->att_in->src->align_mode == MC_ALIGN_PAD) {
+        /* pad: the fps filter holds the last frame up to the main timeline's end */
+        AVRational tb = input_tb(os->att_in, os);
+        eof = FFMAX(eof, av_rescale_q(os->seg_end, os->enc_tb, tb));
+    }
+    int rc = close_chain(e, os, eof);
+    if (os->type == AVMEDIA_TYPE_VIDEO) {
+        os->seg_end = INT64_MAX;
+        return rc;
+    }
     if (rc >= 0 && os->seg_end != INT64_MAX) {
         int64_t queued = os->next_pts + av_audio_fifo_size(os->fifo);
         if (queued < os->seg_end)

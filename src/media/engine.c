@@ -107,6 +107,8 @@ static void report_progress(mc_engine *e, const mc_input *in, bool force)
 /* The ostream of `out` that takes frames or packets of input stream `index` (NULL: none). */
 static mc_ostream *taker(const mc_output *out, const mc_input *in, int index)
 {
+    if (in->attached && index == in->vst)
+        return in->att_slot < out->n_vatt ? out->vatt[in->att_slot] : NULL;
     if (in->attached)
         return index == in->ast && in->att_slot < out->n_att ? out->att[in->att_slot] : NULL;
     if (index == in->vst)
@@ -201,7 +203,7 @@ int mc_decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext 
             if (os && !os->copy)
                 rc = mc_chain_push(e, os, in, f);
         }
-        if (video && e->n_sinks && rc >= 0 && rel < in->win_len)
+        if (video && e->n_sinks && rc >= 0 && rel < in->win_len && !in->attached)
             rc = mc_images_push(e, in, f, e->done_len + rel);
         av_frame_unref(f);
         if (rc < 0)

@@ -281,14 +281,10 @@ int mc_input_open(mc_engine *e, mc_input *in)
     in->n_ast = 0;
     int n_v = 0;
     if (in->src->attached) {
-        /* Its first audio stream; the targets' Stream lists number the main sources. */
-        int v = in->src->disable_video ? -1 : first_stream(fmt, AVMEDIA_TYPE_VIDEO);
-        if (v >= 0)
-            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                              "%s: %s has a video stream; this version adds only the audio of "
-                              "an attached source; allowed: DisableVideo true, or an audio "
-                              "file",
-                              field, in->uri);
+        /* Its first video and first audio stream; the targets' Stream lists number the
+         * main sources. */
+        in->vst = in->src->disable_video ? -1 : first_stream(fmt, AVMEDIA_TYPE_VIDEO);
+        n_v = in->vst >= 0;
         in->ast = in->src->disable_audio ? -1 : first_stream(fmt, AVMEDIA_TYPE_AUDIO);
         in->n_ast = in->ast >= 0;
         in->asts[0] = in->ast;

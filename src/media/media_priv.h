@@ -4,7 +4,8 @@
  *
  * Shape of a run: every non-attached source is an mc_input, demuxed and decoded once; every
  * container target is an mc_output with at most one video mc_ostream and one audio mc_ostream
- * per selected audio stream (or one that mixes them). An
+ * per selected audio stream (or one that mixes them), plus one video and one audio mc_ostream
+ * per attached source (attach.c). An
  * ostream either copies packets of the (single) input or encodes frames that a per-input
  * filter chain (trim, fps, scale, rotate, format / resample) made from the decoded frames.
  * Sources play one after another (concatenation): each input's frames are placed on the
@@ -34,6 +35,8 @@
 
 /* Audio streams one source may select (Audio.Stream), and audio tracks of an output. */
 #define MC_MAX_ATRACKS 16
+/* Everything mc_output_streams() lists. */
+#define MC_MAX_OSTREAMS (1 + 2 * MC_MAX_ATRACKS)
 /* Data streams and attached pictures one output keeps. */
 #define MC_MAX_KEPT 16
 
@@ -198,6 +201,10 @@ typedef struct mc_output {
     int n_at;
     mc_ostream *att[MC_MAX_ATRACKS]; /* the audio of each attached source (borrowed from a[]) */
     int n_att;
+    /* The video of each attached source, a video stream of its own after out->v (owned;
+     * NULL: that source has none). */
+    mc_ostream *vatt[MC_MAX_ATRACKS];
+    int n_vatt;
     mc_ostream *keep[MC_MAX_KEPT]; /* Data and AttachedPicture streams (keep.c), owned */
     int n_keep;
     bool header_written; /* and the trailer not yet */
@@ -331,6 +338,9 @@ int mc_output_open(mc_engine *e, mc_output *out);
 int mc_output_write_header(mc_engine *e, mc_output *out);
 int mc_output_copy_packet(mc_engine *e, mc_ostream *os, const mc_input *in, AVPacket *pkt);
 int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame);
+/* Every stream of `out` that is written from the sources, in the order they are added to
+ * the muxer: the video, the attached sources' video, the audio tracks. Returns how many. */
+int mc_output_streams(const mc_output *out, mc_ostream **list);
 /* Flush encoders, write the trailer and close the temporary file. */
 int mc_output_finish(mc_engine *e, mc_output *out);
 /* Rename the finished temporary file into place. */

@@ -234,7 +234,7 @@ static bool pix_fmt_supported(const AVCodec *codec, enum AVPixelFormat fmt)
 static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcodec vc,
                       const AVOutputFormat *ofmt)
 {
-    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
+    const mc_input *ref = os->att_in ? os->att_in : mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
     const mc_target *t = out->t;
     static const mc_video_transcode defaults = {
         .crf = 23, .gop_size = 150, .bframes = 3, .refs = 2};
@@ -306,7 +306,9 @@ static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcod
                               "FrameRateOption is fall",
                               field, av_q2d(src_fps), tv->frame_rate);
         os->v.fps = lower && tv->frame_rate_option == MC_OPTION_ADAPTIVE ? src_fps : want_fps;
-    } else if (e->n_inputs > 1 || !(ofmt->flags & AVFMT_VARIABLE_FPS)) {
+    } else if (e->n_inputs > 1 || os->att_in || !(ofmt->flags & AVFMT_VARIABLE_FPS)) {
+        /* An attached video runs at a constant rate: its passes (loop) and its held last
+         * frame (pad) are made by the fps filter. */
         os->v.fps = src_fps.num > 0 ? src_fps : (AVRational){25, 1};
     } else {
         os->v.fps = (AVRational){0, 1};
@@ -667,11 +669,12 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
     os->track = track;
     os->att_in = att;
     if (att && vc == 0) {
-        /* An attached track is encoded: it is looped, padded and cut on the output's
+        /* An attached stream is encoded: it is looped, padded and cut on the output's
          * timeline. */
-        vc = (int)mc_container_default_acodec(t->container);
+        vc = video ? (int)mc_container_default_vcodec(t->container)
+                   : (int)mc_container_default_acodec(t->container);
         mc_log(MC_LOG_INFO, "%s: the attached %s is encoded as %s", out->field, att->uri,
-               mc_acodec_name(vc));
+               video ? mc_vcodec_name(vc) : mc_acodec_name(vc));
     }
 
     if (vc == 0) { /* copy */
@@ -804,6 +807,41 @@ static int plan_audio_tracks(mc_engine *e, mc_output *out, const AVOutputFormat 
     return rc;
 }
 
+/* The video of every attached source, a stream of its own after the main video. Only
+ * containers that carry several video streams take it beside another video. */
+static int plan_attached_video(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt)
+{
+    enum mc_container c = out->t->container;
+    bool several = c == MC_CONTAINER_MKV || c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV;
+    int n_video = out->v != NULL;
+    for (size_t j = 0; j < e->n_attached; j++) {
+        const mc_input *att = &e->inputs[e->n_inputs + j];
+        if (att->vst < 0)
+            continue;
+        mc_ostream *os = NULL;
+        int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, 0, att, &os);
+        if (os) {
+            out->vatt[att->att_slot] = os;
+            out->n_vatt = att->att_slot + 1;
+            n_video++;
+        }
+        if (rc < 0)
+            return rc;
+        if (os && out->t->has_segment)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "%s: a segmented output takes no video of an attached source "
+                              "(%s); allowed: DisableVideo on the attached source",
+                              out->field, att->uri);
+        if (os && n_video > 1 && !several)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "%s: would carry %d video streams (the video of the attached "
+                              "%s is one), and %s carries one; allowed: Container mkv, mp4 or "
+                              "mov, or DisableVideo on the attached source",
+                              out->field, n_video, att->uri, mc_container_name(c));
+    }
+    return 0;
+}
+
 int mc_plan_outputs(mc_engine *e)
 {
     for (size_t i = 0; i < e->n_outputs; i++) {
@@ -816,10 +854,12 @@ int mc_plan_outputs(mc_engine *e)
                               out->field, mc_container_name(out->t->container));
         int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, 0, NULL, &out->v);
         if (rc >= 0)
+            rc = plan_attached_video(e, out, ofmt);
+        if (rc >= 0)
             rc = plan_audio_tracks(e, out, ofmt);
         if (rc < 0)
             return rc;
-        if (!out->v && !out->n_a)
+        if (!out->v && !out->n_a && !out->n_vatt)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                               "%s: nothing to write: the sources have no %s stream for "
                               "%s",
@@ -848,6 +888,9 @@ int mc_plan_outputs(mc_engine *e)
         for (int j = 0; j < out->n_att; j++)
             if (out->att[j])
                 e->inputs[e->n_inputs + (size_t)j].decode_a = true;
+        for (int j = 0; j < out->n_vatt; j++)
+            if (out->vatt[j])
+                e->inputs[e->n_inputs + (size_t)j].decode_v = true;
     }
     return 0;
 }
