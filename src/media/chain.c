@@ -34,7 +34,7 @@ void mc_chain_free(mc_ostream *os)
 
 static AVRational input_tb(const mc_input *in, const mc_ostream *os)
 {
-    int idx = os->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->asts[os->track];
+    int idx = os->type == AVMEDIA_TYPE_VIDEO ? in->vsts[os->track] : in->asts[os->track];
     return in->fmt->streams[idx]->time_base;
 }
 
@@ -160,7 +160,7 @@ static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in,
         type = align ? MC_SCALE_STRETCH : MC_SCALE_FILL;
     else if (type == MC_SCALE_FIT)
         type = MC_SCALE_FILL;
-    mc_geometry_filters(b, f, (in->rotation + os->v.user_rotation) % 360, os->v.width,
+    mc_geometry_filters(b, f, (in->vrot[os->track] + os->v.user_rotation) % 360, os->v.width,
                         os->v.height, os->v.sar, type, hw);
 }
 
@@ -264,8 +264,9 @@ static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const A
         snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:"
                  "pixel_aspect=%d/%d", f->width, f->height, f->format, tb.num, tb.den,
                  sar.num, sar.den);
-        if (in->fps.num > 0)
-            av_strlcatf(args, sizeof(args), ":frame_rate=%d/%d", in->fps.num, in->fps.den);
+        AVRational fps = in->vfps[os->track];
+        if (fps.num > 0)
+            av_strlcatf(args, sizeof(args), ":frame_rate=%d/%d", fps.num, fps.den);
         rc = mc_buffer_source(g, f, args, &os->src);
         if (rc >= 0)
             rc = avfilter_graph_create_filter(&os->sink, avfilter_get_by_name("buffersink"),
@@ -510,8 +511,8 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
         dur = av_rescale_q(frame->nb_samples, (AVRational){1, frame->sample_rate}, tb);
     else if (frame->pkt_duration > 0)
         dur = frame->pkt_duration;
-    else if (in->fps.num > 0)
-        dur = av_rescale_q(1, av_inv_q(in->fps), tb);
+    else if (in->vfps[os->track].num > 0)
+        dur = av_rescale_q(1, av_inv_q(in->vfps[os->track]), tb);
     else
         dur = 1;
     /* Frames past the window are decoded (B-frames) but trimmed: they don't extend it. */
@@ -526,7 +527,7 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
 int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len)
 {
     bool last = (size_t)(in - e->inputs) + 1 == e->n_inputs;
-    bool has = os->type == AVMEDIA_TYPE_VIDEO ? in->vst >= 0 : os->track < in->n_ast;
+    bool has = os->type == AVMEDIA_TYPE_VIDEO ? os->track < in->n_vst : os->track < in->n_ast;
     int rc = 0;
     /* Between inputs, each stream is held or padded to the input's full length so the next
      * input starts in sync; after the last one, streams simply end. An input without audio

@@ -35,8 +35,10 @@
 
 /* Audio streams one source may select (Audio.Stream), and audio tracks of an output. */
 #define MC_MAX_ATRACKS 16
+/* Video streams one source may select (Video.Stream). */
+#define MC_MAX_VTRACKS 8
 /* Everything mc_output_streams() lists. */
-#define MC_MAX_OSTREAMS (1 + 2 * MC_MAX_ATRACKS)
+#define MC_MAX_OSTREAMS (MC_MAX_VTRACKS + 2 * MC_MAX_ATRACKS)
 /* Data streams and attached pictures one output keeps. */
 #define MC_MAX_KEPT 16
 
@@ -57,6 +59,13 @@ typedef struct mc_input {
     int vst, ast; /* selected stream index, -1 = none; ast is asts[0] */
     int asts[MC_MAX_ATRACKS]; /* every selected audio stream, in the file's order */
     int n_ast;
+    /* Every selected video stream (vsts[0] is vst), with its display rotation and frame
+     * rate (vrot[0], vfps[0]: rotation, fps). Several only for a single main source. */
+    int vsts[MC_MAX_VTRACKS];
+    int n_vst;
+    int vrot[MC_MAX_VTRACKS];
+    AVRational vfps[MC_MAX_VTRACKS];
+    AVCodecContext *vdecs[MC_MAX_VTRACKS]; /* decoders of vsts[k], k >= 1 (k = 0: vdec) */
     bool decode_v, decode_a; /* some target encodes that stream (decode_a: all of asts) */
     AVCodecContext *vdec;    /* the decoders, opened when the input's turn comes */
     AVCodecContext *adec[MC_MAX_ATRACKS]; /* one per asts[k] */
@@ -192,7 +201,11 @@ typedef struct mc_output {
     mc_atomic_file *file; /* NULL for a segmented output */
     mc_segdir *seg;       /* segmented output, else NULL */
     AVFormatContext *mux;
-    mc_ostream *v;
+    mc_ostream *v; /* the first selected video stream of the sources */
+    /* vx[k]: the k-th selected video stream, k >= 1 (owned; vx[0] unused), n_vx: 0 or how
+     * many the sources select. */
+    mc_ostream *vx[MC_MAX_VTRACKS];
+    int n_vx;
     mc_ostream *a[MC_MAX_ATRACKS]; /* audio streams written, owned */
     int n_a;
     /* What takes the k-th selected audio stream of every source: a[k], or the k-th feeder of
@@ -254,6 +267,10 @@ int mc_input_seek(mc_engine *e, mc_input *in);
 const char *mc_input_field(const mc_input *in, char *buf, size_t size); /* "Sources[2]" */
 /* Which selected audio stream (k of asts) file stream `index` is, -1: none. */
 int mc_input_track(const mc_input *in, int index);
+/* Which selected video stream (k of vsts) file stream `index` is, -1: none. */
+int mc_input_vtrack(const mc_input *in, int index);
+/* The decoder of vsts[k]. */
+AVCodecContext *mc_input_vdec(const mc_input *in, int k);
 
 /* engine.c */
 /* Decode a packet of input stream `index` (NULL: drain) and send the frames to every ostream

@@ -98,7 +98,7 @@ static int add_copy_stream(mc_engine *e, mc_output *out, mc_ostream *os)
 static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
 {
     const mc_input *ref = os->att_in ? os->att_in : mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
-    const AVStream *ist = ref->fmt->streams[ref->vst];
+    const AVStream *ist = ref->fmt->streams[ref->vsts[os->track]];
     const mc_vplan *v = &os->v;
     AVCodecContext *enc = avcodec_alloc_context3(v->codec);
     AVDictionary *opts = NULL;
@@ -114,7 +114,7 @@ static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
         enc->framerate = v->fps;
     } else {
         enc->time_base = ist->time_base;
-        enc->framerate = ref->fps;
+        enc->framerate = ref->vfps[os->track];
     }
     enc->color_range = ist->codecpar->color_range;
     enc->color_primaries = ist->codecpar->color_primaries;
@@ -299,6 +299,9 @@ int mc_output_streams(const mc_output *out, mc_ostream **list)
     int n = 0;
     if (out->v)
         list[n++] = out->v;
+    for (int k = 1; k < out->n_vx; k++)
+        if (out->vx[k])
+            list[n++] = out->vx[k];
     for (int k = 0; k < out->n_vatt; k++)
         if (out->vatt[k])
             list[n++] = out->vatt[k];
@@ -620,7 +623,9 @@ void mc_output_free(mc_output *out)
         ostream_free(&out->a[k]);
     for (int k = 0; k < out->n_vatt; k++)
         ostream_free(&out->vatt[k]);
-    out->n_vatt = 0;
+    for (int k = 1; k < out->n_vx; k++)
+        ostream_free(&out->vx[k]);
+    out->n_vatt = out->n_vx = 0;
     for (int k = 0; k < out->n_keep; k++)
         ostream_free(&out->keep[k]);
     out->n_a = out->n_at = out->n_keep = 0;
