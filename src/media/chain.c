@@ -34,7 +34,7 @@ void mc_chain_free(mc_ostream *os)
 
 static AVRational input_tb(const mc_input *in, const mc_ostream *os)
 {
-    int idx = os->type == AVMEDIA_TYPE_VIDEO ? in->vst : in->asts[os->track];
+    int idx = os->type == AVMEDIA_TYPE_VIDEO ? in->vsts[os->track] : in->asts[os->track];
     return in->fmt->streams[idx]->time_base;
 }
 
@@ -162,7 +162,7 @@ static void append_geometry(mc_buf *b, const mc_ostream *os, const mc_input *in,
         type = align ? MC_SCALE_STRETCH : MC_SCALE_FILL;
     else if (type == MC_SCALE_FIT)
         type = MC_SCALE_FILL;
-    mc_geometry_filters(b, f, (in->rotation + os->v.user_rotation) % 360, os->v.width,
+    mc_geometry_filters(b, f, (in->vrot[os->track] + os->v.user_rotation) % 360, os->v.width,
                         os->v.height, os->v.sar, type, hw);
 }
 
@@ -199,7 +199,11 @@ static bool device_overlay(const mc_engine *e, const mc_ostream *os, const mc_ge
 
 static int64_t window_end_pts(const mc_input *in, AVRational tb)
 {
-    return in->win_len == INT64_MAX ? INT64_MAX : av_rescale_q(in->win_len, AV_TIME_BASE_Q, tb);
+    /* An attached source's window is enforced per frame before its passes are placed one
+     * after another (engine.c). */
+    if (in->win_len == INT64_MAX || in->attached)
+        return INT64_MAX;
+    return av_rescale_q(in->win_len, AV_TIME_BASE_Q, tb);
 }
 
 /* `start`: where the chain's output begins, input time base (0, or the end of the previous
@@ -304,8 +308,9 @@ static int build_chain(mc_engine *e, mc_ostream *os, const mc_input *in, const A
         snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:"
                  "pixel_aspect=%d/%d", f->width, f->height, f->format, tb.num, tb.den,
                  sar.num, sar.den);
-        if (in->fps.num > 0)
-            av_strlcatf(args, sizeof(args), ":frame_rate=%d/%d", in->fps.num, in->fps.den);
+        AVRational fps = in->vfps[os->track];
+        if (fps.num > 0)
+            av_strlcatf(args, sizeof(args), ":frame_rate=%d/%d", fps.num, fps.den);
         rc = mc_buffer_source(g, f, args, &os->src);
         if (rc >= 0)
             rc = avfilter_graph_create_filter(&os->sink, avfilter_get_by_name("buffersink"),
@@ -468,6 +473,9 @@ static int handle_video_frame(mc_engine *e, mc_ostream *os, AVFrame *f)
     if (f->pts == AV_NOPTS_VALUE)
         return 0;
     f->pts = av_rescale_q(f->pts, tb, os->enc_tb) + os->offset;
+    /* An attached video (loop, pad) ends with the main timeline. */
+    if (os->seg_end != INT64_MAX && f->pts >= os->seg_end)
+        return 0;
     /* Encoders need strictly increasing timestamps; a frame that lands on the previous
      * one (rounding at an input boundary) is dropped. */
     if (os->frames_out > 0 && f->pts <= os->next_pts)
@@ -552,8 +560,8 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
         dur = av_rescale_q(frame->nb_samples, (AVRational){1, frame->sample_rate}, tb);
     else if (frame->pkt_duration > 0)
         dur = frame->pkt_duration;
-    else if (in->fps.num > 0)
-        dur = av_rescale_q(1, av_inv_q(in->fps), tb);
+    else if (in->vfps[os->track].num > 0)
+        dur = av_rescale_q(1, av_inv_q(in->vfps[os->track]), tb);
     else
         dur = 1;
     /* Frames past the window are decoded (B-frames) but trimmed: they don't extend it. */
@@ -568,7 +576,7 @@ int mc_chain_push(mc_engine *e, mc_ostream *os, const mc_input *in, AVFrame *fra
 int mc_chain_end_input(mc_engine *e, mc_ostream *os, const mc_input *in, int64_t seg_len)
 {
     bool last = (size_t)(in - e->inputs) + 1 == e->n_inputs;
-    bool has = os->type == AVMEDIA_TYPE_VIDEO ? in->vst >= 0 : os->track < in->n_ast;
+    bool has = os->type == AVMEDIA_TYPE_VIDEO ? os->track < in->n_vst : os->track < in->n_ast;
     int rc = 0;
     /* Between inputs, each stream is held or padded to the input's full length so the next
      * input starts in sync; after the last one, streams simply end. An input without audio
@@ -672,7 +680,18 @@ static int mix_pull(mc_engine *e, mc_ostream *os)
 
 int mc_chain_end_attached(mc_engine *e, mc_ostream *os)
 {
-    int rc = close_chain(e, os, os->last_end);
+    int64_t eof = os->last_end;
+    if (os->type == AVMEDIA_TYPE_VIDEO && os->graph && os->seg_end != INT64_MAX &&
+        os->att_in->src->align_mode == MC_ALIGN_PAD) {
+        /* pad: the fps filter holds the last frame up to the main timeline's end */
+        AVRational tb = input_tb(os->att_in, os);
+        eof = FFMAX(eof, av_rescale_q(os->seg_end, os->enc_tb, tb));
+    }
+    int rc = close_chain(e, os, eof);
+    if (os->type == AVMEDIA_TYPE_VIDEO) {
+        os->seg_end = INT64_MAX;
+        return rc;
+    }
     if (rc >= 0 && os->seg_end != INT64_MAX) {
         int64_t queued = os->next_pts + av_audio_fifo_size(os->fifo);
         if (queued < os->seg_end)

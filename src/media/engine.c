@@ -107,10 +107,15 @@ static void report_progress(mc_engine *e, const mc_input *in, bool force)
 /* The ostream of `out` that takes frames or packets of input stream `index` (NULL: none). */
 static mc_ostream *taker(const mc_output *out, const mc_input *in, int index)
 {
+    if (in->attached && index == in->vst)
+        return in->att_slot < out->n_vatt ? out->vatt[in->att_slot] : NULL;
     if (in->attached)
         return index == in->ast && in->att_slot < out->n_att ? out->att[in->att_slot] : NULL;
-    if (index == in->vst)
+    int vk = mc_input_vtrack(in, index);
+    if (vk == 0)
         return out->v;
+    if (vk > 0)
+        return vk < out->n_vx ? out->vx[vk] : NULL;
     int k = mc_input_track(in, index);
     return k >= 0 && k < out->n_at ? out->at[k] : NULL;
 }
@@ -201,7 +206,8 @@ int mc_decode_and_fan_out(mc_engine *e, mc_input *in, int index, AVCodecContext 
             if (os && !os->copy)
                 rc = mc_chain_push(e, os, in, f);
         }
-        if (video && e->n_sinks && rc >= 0 && rel < in->win_len)
+        if (video && e->n_sinks && rc >= 0 && rel < in->win_len && !in->attached &&
+            index == in->vst)
             rc = mc_images_push(e, in, f, e->done_len + rel);
         av_frame_unref(f);
         if (rc < 0)
@@ -353,7 +359,8 @@ static int run_input(mc_engine *e, mc_input *in)
     char field[64];
     mc_input_field(in, field, sizeof(field));
     AVPacket *pkt = e->pkt;
-    bool v_done = in->vst < 0;
+    int v_left = in->n_vst; /* selected video streams not past the window yet */
+    bool v_done[MC_MAX_VTRACKS] = {false};
     int a_left = in->n_ast; /* selected audio streams not past the window yet */
     bool a_done[MC_MAX_ATRACKS] = {false};
     /* Only image outputs read this input: they may skip what they don't use. */
@@ -385,6 +392,7 @@ static int run_input(mc_engine *e, mc_input *in)
         int idx = pkt->stream_index;
         const AVStream *st = in->fmt->streams[idx];
         int track = mc_input_track(in, idx);
+        int vtrack = mc_input_vtrack(in, idx);
         int64_t pts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
         if (e->n_attached && pts != AV_NOPTS_VALUE) {
             /* Attached sources follow a little behind, so they never run past where the
@@ -397,7 +405,7 @@ static int run_input(mc_engine *e, mc_input *in)
                 return rc;
             }
         }
-        if (idx != in->vst && track < 0) {
+        if (vtrack < 0 && track < 0) {
             mc_track_packet(in, pkt, st, false);
             if (st->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE)
                 rc = mc_subs_packet(e, in, pkt);
@@ -407,13 +415,16 @@ static int run_input(mc_engine *e, mc_input *in)
             continue;
         }
         if (!mc_track_packet(in, pkt, st, true)) {
-            v_done |= idx == in->vst;
+            if (vtrack >= 0 && !v_done[vtrack]) {
+                v_done[vtrack] = true;
+                v_left--;
+            }
             if (track >= 0 && !a_done[track]) {
                 a_done[track] = true;
                 a_left--;
             }
             av_packet_unref(pkt);
-            if (v_done && a_left == 0)
+            if (v_left == 0 && a_left == 0)
                 break;
             continue;
         }
@@ -422,7 +433,7 @@ static int run_input(mc_engine *e, mc_input *in)
             if (os && os->copy)
                 rc = mc_output_copy_packet(e, os, in, pkt);
         }
-        AVCodecContext *dec = idx == in->vst ? in->vdec : in->adec[track];
+        AVCodecContext *dec = vtrack >= 0 ? mc_input_vdec(in, vtrack) : in->adec[track];
         bool drop = false;
         if (rc >= 0 && dec && idx == in->vst && sparse && sparse_policy(e, in, pkt, &drop)) {
             in->stopped = true;
@@ -447,6 +458,9 @@ static int run_input(mc_engine *e, mc_input *in)
         return mc_media_error(e, in->fmt->pb->error, "%s: reading %s failed", field, in->uri);
     if (rc >= 0 && in->vdec && !in->stopped)
         rc = mc_decode_and_fan_out(e, in, in->vst, in->vdec, NULL);
+    for (int k = 1; rc >= 0 && k < in->n_vst; k++)
+        if (in->vdecs[k])
+            rc = mc_decode_and_fan_out(e, in, in->vsts[k], in->vdecs[k], NULL);
     for (int k = 0; rc >= 0 && k < in->n_ast; k++)
         if (in->adec[k])
             rc = mc_decode_and_fan_out(e, in, in->asts[k], in->adec[k], NULL);
@@ -500,6 +514,9 @@ static int finish_input(mc_engine *e, mc_input *in)
         const mc_output *out = &e->outputs[i];
         if (out->v && !out->v->copy)
             rc = mc_chain_end_input(e, out->v, in, seg_len);
+        for (int k = 1; k < out->n_vx && rc >= 0; k++)
+            if (out->vx[k] && !out->vx[k]->copy)
+                rc = mc_chain_end_input(e, out->vx[k], in, seg_len);
         for (int k = 0; k < out->n_at && rc >= 0; k++)
             if (!out->at[k]->copy)
                 rc = mc_chain_end_input(e, out->at[k], in, seg_len);

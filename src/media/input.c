@@ -138,6 +138,19 @@ static void list_text(const int *idx, int n, char *buf, size_t size)
         len += (size_t)snprintf(buf + len, size - len, "%s%d", k ? "," : "", idx[k]);
 }
 
+int mc_input_vtrack(const mc_input *in, int index)
+{
+    for (int k = 0; index >= 0 && k < in->n_vst; k++)
+        if (in->vsts[k] == index)
+            return k;
+    return -1;
+}
+
+AVCodecContext *mc_input_vdec(const mc_input *in, int k)
+{
+    return k == 0 ? in->vdec : in->vdecs[k];
+}
+
 int mc_input_track(const mc_input *in, int index)
 {
     for (int k = 0; k < in->n_ast; k++)
@@ -146,12 +159,22 @@ int mc_input_track(const mc_input *in, int index)
     return -1;
 }
 
+/* The sources that are concatenated (not attached). */
+static size_t main_sources(const mc_job *job)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < job->n_sources; i++)
+        n += !job->sources[i].attached;
+    return n;
+}
+
 /*
  * The streams of `type` this input feeds its targets with: those each target's Stream
  * selects. Indexes are the file's stream indexes, as ffprobe and IMM's media info number
  * them (the same as Subtitle.Stream); indexes that are not a stream of that type are
  * ignored, and an empty selection means the first stream of the type. An output carries one
- * video stream and one audio track per selected audio stream (or their mix), and the input
+ * video stream per selected video stream (several only from a single source) and one audio
+ * track per selected audio stream (or their mix), and the input
  * is decoded once for every target, so targets (those of TargetGroups too) must agree.
  */
 static int select_streams(mc_engine *e, const mc_input *in, enum AVMediaType type, int *out,
@@ -160,7 +183,8 @@ static int select_streams(mc_engine *e, const mc_input *in, enum AVMediaType typ
     const mc_job *job = e->job;
     bool video = type == AVMEDIA_TYPE_VIDEO;
     const char *kind = video ? "Video" : "Audio";
-    int max = video ? 1 : MC_MAX_ATRACKS;
+    /* Several video streams of a concatenation would need every source to have as many. */
+    int max = !video ? MC_MAX_ATRACKS : main_sources(job) > 1 ? 1 : MC_MAX_VTRACKS;
     char field[64];
     mc_input_field(in, field, sizeof(field));
     int first = first_stream(in->fmt, type);
@@ -199,7 +223,9 @@ static int select_streams(mc_engine *e, const mc_input *in, enum AVMediaType typ
                               "%s.%s.Stream: selects %d %s streams of %s (%s); this version "
                               "puts at most %d in an output; allowed: %s",
                               name, kind, count, video ? "video" : "audio", field, in->uri, max,
-                              video ? "one stream index" : "fewer stream indexes");
+                              video && max == 1 ? "one stream index when sources are "
+                                                  "concatenated"
+                                                : "fewer stream indexes");
         if (count == 0 && first >= 0) {
             picked[0] = first; /* nothing that exists: the first */
             count = 1;
@@ -226,6 +252,16 @@ static int select_streams(mc_engine *e, const mc_input *in, enum AVMediaType typ
     memcpy(out, chosen, sizeof(int) * (size_t)n_chosen);
     *n_out = n_chosen;
     return 0;
+}
+
+static AVRational stream_fps(const AVStream *st)
+{
+    AVRational r = st->avg_frame_rate;
+    if (r.num <= 0 || r.den <= 0 || av_q2d(r) > 240)
+        r = st->r_frame_rate;
+    if (r.num <= 0 || r.den <= 0 || av_q2d(r) > 240)
+        r = (AVRational){0, 1};
+    return r;
 }
 
 static int64_t input_length(const AVFormatContext *fmt)
@@ -281,22 +317,18 @@ int mc_input_open(mc_engine *e, mc_input *in)
     in->n_ast = 0;
     int n_v = 0;
     if (in->src->attached) {
-        /* Its first audio stream; the targets' Stream lists number the main sources. */
-        int v = in->src->disable_video ? -1 : first_stream(fmt, AVMEDIA_TYPE_VIDEO);
-        if (v >= 0)
-            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                              "%s: %s has a video stream; this version adds only the audio of "
-                              "an attached source; allowed: DisableVideo true, or an audio "
-                              "file",
-                              field, in->uri);
+        /* Its first video and first audio stream; the targets' Stream lists number the
+         * main sources. */
+        in->vsts[0] = in->src->disable_video ? -1 : first_stream(fmt, AVMEDIA_TYPE_VIDEO);
+        n_v = in->vsts[0] >= 0;
         in->ast = in->src->disable_audio ? -1 : first_stream(fmt, AVMEDIA_TYPE_AUDIO);
         in->n_ast = in->ast >= 0;
         in->asts[0] = in->ast;
     } else if (!in->src->disable_video &&
-        (rc = select_streams(e, in, AVMEDIA_TYPE_VIDEO, &in->vst, &n_v)) < 0)
+               (rc = select_streams(e, in, AVMEDIA_TYPE_VIDEO, in->vsts, &n_v)) < 0)
         return rc;
-    if (n_v == 0)
-        in->vst = -1;
+    in->n_vst = n_v;
+    in->vst = n_v ? in->vsts[0] : -1;
     if (!in->src->attached && !in->src->disable_audio &&
         (rc = select_streams(e, in, AVMEDIA_TYPE_AUDIO, in->asts, &in->n_ast)) < 0)
         return rc;
@@ -331,6 +363,10 @@ int mc_input_open(mc_engine *e, mc_input *in)
         if (r.num <= 0 || r.den <= 0 || av_q2d(r) > 240)
             r = (AVRational){0, 1};
         in->fps = r;
+    }
+    for (int k = 0; k < in->n_vst; k++) {
+        in->vrot[k] = k ? mc_stream_rotation(fmt->streams[in->vsts[k]]) : in->rotation;
+        in->vfps[k] = k ? stream_fps(fmt->streams[in->vsts[k]]) : in->fps;
     }
     return 0;
 }
@@ -387,6 +423,9 @@ int mc_input_open_decoders(mc_engine *e, mc_input *in)
     int rc = 0;
     if (in->decode_v && !in->vdec)
         rc = open_decoder(e, in, in->vst, &in->vdec);
+    for (int k = 1; rc >= 0 && in->decode_v && k < in->n_vst; k++)
+        if (!in->vdecs[k])
+            rc = open_decoder(e, in, in->vsts[k], &in->vdecs[k]);
     for (int k = 0; rc >= 0 && in->decode_a && k < in->n_ast; k++)
         if (!in->adec[k])
             rc = open_decoder(e, in, in->asts[k], &in->adec[k]);
@@ -411,6 +450,8 @@ int mc_input_seek(mc_engine *e, mc_input *in)
 void mc_input_close(mc_input *in)
 {
     avcodec_free_context(&in->vdec);
+    for (int k = 0; k < MC_MAX_VTRACKS; k++)
+        avcodec_free_context(&in->vdecs[k]);
     for (int k = 0; k < MC_MAX_ATRACKS; k++)
         avcodec_free_context(&in->adec[k]);
     avformat_close_input(&in->fmt);

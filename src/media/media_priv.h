@@ -4,7 +4,8 @@
  *
  * Shape of a run: every non-attached source is an mc_input, demuxed and decoded once; every
  * container target is an mc_output with at most one video mc_ostream and one audio mc_ostream
- * per selected audio stream (or one that mixes them). An
+ * per selected audio stream (or one that mixes them), plus one video and one audio mc_ostream
+ * per attached source (attach.c). An
  * ostream either copies packets of the (single) input or encodes frames that a per-input
  * filter chain (trim, fps, scale, rotate, format / resample) made from the decoded frames.
  * Sources play one after another (concatenation): each input's frames are placed on the
@@ -34,6 +35,10 @@
 
 /* Audio streams one source may select (Audio.Stream), and audio tracks of an output. */
 #define MC_MAX_ATRACKS 16
+/* Video streams one source may select (Video.Stream). */
+#define MC_MAX_VTRACKS 8
+/* Everything mc_output_streams() lists. */
+#define MC_MAX_OSTREAMS (MC_MAX_VTRACKS + 2 * MC_MAX_ATRACKS)
 /* Data streams and attached pictures one output keeps. */
 #define MC_MAX_KEPT 16
 
@@ -54,6 +59,13 @@ typedef struct mc_input {
     int vst, ast; /* selected stream index, -1 = none; ast is asts[0] */
     int asts[MC_MAX_ATRACKS]; /* every selected audio stream, in the file's order */
     int n_ast;
+    /* Every selected video stream (vsts[0] is vst), with its display rotation and frame
+     * rate (vrot[0], vfps[0]: rotation, fps). Several only for a single main source. */
+    int vsts[MC_MAX_VTRACKS];
+    int n_vst;
+    int vrot[MC_MAX_VTRACKS];
+    AVRational vfps[MC_MAX_VTRACKS];
+    AVCodecContext *vdecs[MC_MAX_VTRACKS]; /* decoders of vsts[k], k >= 1 (k = 0: vdec) */
     bool decode_v, decode_a; /* some target encodes that stream (decode_a: all of asts) */
     AVCodecContext *vdec;    /* the decoders, opened when the input's turn comes */
     AVCodecContext *adec[MC_MAX_ATRACKS]; /* one per asts[k] */
@@ -191,7 +203,11 @@ typedef struct mc_output {
     mc_atomic_file *file; /* NULL for a segmented output */
     mc_segdir *seg;       /* segmented output, else NULL */
     AVFormatContext *mux;
-    mc_ostream *v;
+    mc_ostream *v; /* the first selected video stream of the sources */
+    /* vx[k]: the k-th selected video stream, k >= 1 (owned; vx[0] unused), n_vx: 0 or how
+     * many the sources select. */
+    mc_ostream *vx[MC_MAX_VTRACKS];
+    int n_vx;
     mc_ostream *a[MC_MAX_ATRACKS]; /* audio streams written, owned */
     int n_a;
     /* What takes the k-th selected audio stream of every source: a[k], or the k-th feeder of
@@ -200,6 +216,10 @@ typedef struct mc_output {
     int n_at;
     mc_ostream *att[MC_MAX_ATRACKS]; /* the audio of each attached source (borrowed from a[]) */
     int n_att;
+    /* The video of each attached source, a video stream of its own after out->v (owned;
+     * NULL: that source has none). */
+    mc_ostream *vatt[MC_MAX_ATRACKS];
+    int n_vatt;
     mc_ostream *keep[MC_MAX_KEPT]; /* Data and AttachedPicture streams (keep.c), owned */
     int n_keep;
     bool header_written; /* and the trailer not yet */
@@ -250,6 +270,10 @@ int mc_input_seek(mc_engine *e, mc_input *in);
 const char *mc_input_field(const mc_input *in, char *buf, size_t size); /* "Sources[2]" */
 /* Which selected audio stream (k of asts) file stream `index` is, -1: none. */
 int mc_input_track(const mc_input *in, int index);
+/* Which selected video stream (k of vsts) file stream `index` is, -1: none. */
+int mc_input_vtrack(const mc_input *in, int index);
+/* The decoder of vsts[k]. */
+AVCodecContext *mc_input_vdec(const mc_input *in, int k);
 
 /* engine.c */
 /* Decode a packet of input stream `index` (NULL: drain) and send the frames to every ostream
@@ -344,6 +368,9 @@ int mc_output_open(mc_engine *e, mc_output *out);
 int mc_output_write_header(mc_engine *e, mc_output *out);
 int mc_output_copy_packet(mc_engine *e, mc_ostream *os, const mc_input *in, AVPacket *pkt);
 int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame);
+/* Every stream of `out` that is written from the sources, in the order they are added to
+ * the muxer: the video, the attached sources' video, the audio tracks. Returns how many. */
+int mc_output_streams(const mc_output *out, mc_ostream **list);
 /* Flush encoders, write the trailer and close the temporary file. */
 int mc_output_finish(mc_engine *e, mc_output *out);
 /* Rename the finished temporary file into place. */

@@ -97,8 +97,8 @@ static int add_copy_stream(mc_engine *e, mc_output *out, mc_ostream *os)
 
 static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
 {
-    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
-    const AVStream *ist = ref->fmt->streams[ref->vst];
+    const mc_input *ref = os->att_in ? os->att_in : mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
+    const AVStream *ist = ref->fmt->streams[ref->vsts[os->track]];
     const mc_vplan *v = &os->v;
     AVCodecContext *enc = avcodec_alloc_context3(v->codec);
     AVDictionary *opts = NULL;
@@ -114,7 +114,7 @@ static int open_video_encoder(mc_engine *e, mc_output *out, mc_ostream *os)
         enc->framerate = v->fps;
     } else {
         enc->time_base = ist->time_base;
-        enc->framerate = ref->fps;
+        enc->framerate = ref->vfps[os->track];
     }
     enc->color_range = ist->codecpar->color_range;
     enc->color_primaries = ist->codecpar->color_primaries;
@@ -294,6 +294,22 @@ static double speed_hint(const mc_output *out)
     return out->t->speed;
 }
 
+int mc_output_streams(const mc_output *out, mc_ostream **list)
+{
+    int n = 0;
+    if (out->v)
+        list[n++] = out->v;
+    for (int k = 1; k < out->n_vx; k++)
+        if (out->vx[k])
+            list[n++] = out->vx[k];
+    for (int k = 0; k < out->n_vatt; k++)
+        if (out->vatt[k])
+            list[n++] = out->vatt[k];
+    for (int k = 0; k < out->n_a; k++)
+        list[n++] = out->a[k];
+    return n;
+}
+
 int mc_output_open(mc_engine *e, mc_output *out)
 {
     const char *muxer = mc_container_muxer(out->t->container);
@@ -319,9 +335,9 @@ int mc_output_open(mc_engine *e, mc_output *out)
             return rc;
     }
 
-    mc_ostream *streams[1 + MC_MAX_ATRACKS] = {out->v};
-    memcpy(streams + 1, out->a, sizeof(out->a));
-    for (int i = 0; i < 1 + out->n_a; i++) {
+    mc_ostream *streams[MC_MAX_OSTREAMS];
+    int n = mc_output_streams(out, streams);
+    for (int i = 0; i < n; i++) {
         mc_ostream *os = streams[i];
         if (!os)
             continue;
@@ -529,9 +545,9 @@ int mc_output_encode(mc_engine *e, mc_ostream *os, AVFrame *frame)
 
 int mc_output_finish(mc_engine *e, mc_output *out)
 {
-    mc_ostream *streams[1 + MC_MAX_ATRACKS] = {out->v};
-    memcpy(streams + 1, out->a, sizeof(out->a));
-    for (int i = 0; i < 1 + out->n_a; i++) {
+    mc_ostream *streams[MC_MAX_OSTREAMS];
+    int n = mc_output_streams(out, streams);
+    for (int i = 0; i < n; i++) {
         mc_ostream *os = streams[i];
         if (os && os->n_feed) {
             int rc = mc_mix_finish(e, os);
@@ -605,6 +621,11 @@ void mc_output_free(mc_output *out)
     ostream_free(&out->v);
     for (int k = 0; k < out->n_a; k++)
         ostream_free(&out->a[k]);
+    for (int k = 0; k < out->n_vatt; k++)
+        ostream_free(&out->vatt[k]);
+    for (int k = 1; k < out->n_vx; k++)
+        ostream_free(&out->vx[k]);
+    out->n_vatt = out->n_vx = 0;
     for (int k = 0; k < out->n_keep; k++)
         ostream_free(&out->keep[k]);
     out->n_a = out->n_at = out->n_keep = 0;

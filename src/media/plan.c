@@ -141,8 +141,8 @@ static AVRational valid_sar(AVRational sar)
 static int plan_geometry(mc_engine *e, mc_ostream *os, const mc_input *ref,
                          const mc_video_transcode *tv, const char *field)
 {
-    const AVStream *st = ref->fmt->streams[ref->vst];
-    int rot = (ref->rotation + tv->rotation) % 360;
+    const AVStream *st = ref->fmt->streams[ref->vsts[os->track]];
+    int rot = (ref->vrot[os->track] + tv->rotation) % 360;
     bool swap = rot == 90 || rot == 270;
     AVRational sar = valid_sar(st->codecpar->sample_aspect_ratio);
     int cw = st->codecpar->width, ch = st->codecpar->height;
@@ -234,7 +234,7 @@ static bool pix_fmt_supported(const AVCodec *codec, enum AVPixelFormat fmt)
 static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcodec vc,
                       const AVOutputFormat *ofmt)
 {
-    const mc_input *ref = mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
+    const mc_input *ref = os->att_in ? os->att_in : mc_ref_input(e, AVMEDIA_TYPE_VIDEO);
     const mc_target *t = out->t;
     static const mc_video_transcode defaults = {
         .crf = 23, .gop_size = 150, .bframes = 3, .refs = 2};
@@ -242,7 +242,7 @@ static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcod
         t->has_video && t->video.has_transcode ? &t->video.transcode : &defaults;
     char field[96];
     snprintf(field, sizeof(field), "%s.Video.TranscodeVideo", out->field);
-    const AVStream *st = ref->fmt->streams[ref->vst];
+    const AVStream *st = ref->fmt->streams[ref->vsts[os->track]];
 
     enum AVPixelFormat want = requested_pix_fmt(tv->pixel_format);
     enum AVPixelFormat src_fmt = st->codecpar->format;
@@ -296,7 +296,7 @@ static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcod
 
     /* Frame rate: the request's, else the source's. Timestamps pass through unchanged
      * (variable frame rate) unless inputs are concatenated or the container wants CFR. */
-    AVRational src_fps = ref->fps;
+    AVRational src_fps = ref->vfps[os->track];
     if (tv->frame_rate > 0) {
         AVRational want_fps = av_d2q(tv->frame_rate, 1001000);
         bool lower = src_fps.num > 0 && av_cmp_q(src_fps, want_fps) < 0;
@@ -306,7 +306,9 @@ static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcod
                               "FrameRateOption is fall",
                               field, av_q2d(src_fps), tv->frame_rate);
         os->v.fps = lower && tv->frame_rate_option == MC_OPTION_ADAPTIVE ? src_fps : want_fps;
-    } else if (e->n_inputs > 1 || !(ofmt->flags & AVFMT_VARIABLE_FPS)) {
+    } else if (e->n_inputs > 1 || os->att_in || !(ofmt->flags & AVFMT_VARIABLE_FPS)) {
+        /* An attached video runs at a constant rate: its passes (loop) and its held last
+         * frame (pad) are made by the fps filter. */
         os->v.fps = src_fps.num > 0 ? src_fps : (AVRational){25, 1};
     } else {
         os->v.fps = (AVRational){0, 1};
@@ -322,7 +324,7 @@ static int plan_video(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_vcod
         .refs = tv->refs,
     };
     if (tv->bitrate > 0) {
-        int64_t sb = source_bitrate(ref, ref->vst);
+        int64_t sb = source_bitrate(ref, ref->vsts[os->track]);
         bool lower = sb > 0 && sb < tv->bitrate;
         if (lower && tv->bitrate_option == MC_OPTION_FALL)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
@@ -667,18 +669,20 @@ static int plan_stream(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt,
     os->track = track;
     os->att_in = att;
     if (att && vc == 0) {
-        /* An attached track is encoded: it is looped, padded and cut on the output's
+        /* An attached stream is encoded: it is looped, padded and cut on the output's
          * timeline. */
-        vc = (int)mc_container_default_acodec(t->container);
+        vc = video ? (int)mc_container_default_vcodec(t->container)
+                   : (int)mc_container_default_acodec(t->container);
         mc_log(MC_LOG_INFO, "%s: the attached %s is encoded as %s", out->field, att->uri,
-               mc_acodec_name(vc));
+               video ? mc_vcodec_name(vc) : mc_acodec_name(vc));
     }
 
     if (vc == 0) { /* copy */
         /* Copy is refused for concatenation, so there is one input, and it has the stream
          * (ref_input() found one). */
         const mc_input *in = &e->inputs[0];
-        int index = video ? in->vst : track >= 0 && track < in->n_ast ? in->asts[track] : -1;
+        int index = video ? (track < in->n_vst ? in->vsts[track] : -1)
+                          : track >= 0 && track < in->n_ast ? in->asts[track] : -1;
         if (index < 0)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                               "%s: nothing to copy from Sources[0]", out->field);
@@ -804,6 +808,62 @@ static int plan_audio_tracks(mc_engine *e, mc_output *out, const AVOutputFormat 
     return rc;
 }
 
+/* The video streams: the selected ones of the sources (several only from a single source),
+ * then the video of every attached source. Only containers that carry several video streams
+ * take more than one. */
+static int plan_video_streams(mc_engine *e, mc_output *out, const AVOutputFormat *ofmt)
+{
+    enum mc_container c = out->t->container;
+    bool several = c == MC_CONTAINER_MKV || c == MC_CONTAINER_MP4 || c == MC_CONTAINER_MOV;
+    int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, 0, NULL, &out->v);
+    if (rc < 0)
+        return rc;
+    int n_video = out->v != NULL;
+    const mc_input *in = &e->inputs[0];
+    for (int k = 1; out->v && e->n_inputs == 1 && k < in->n_vst; k++) {
+        mc_ostream *os = NULL;
+        rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, k, NULL, &os);
+        out->vx[k] = os;
+        out->n_vx = k + 1;
+        n_video += os != NULL;
+        if (rc < 0)
+            return rc;
+    }
+    if (n_video > 1 && (out->t->has_segment || !several))
+        return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                          "%s.Video.Stream: selects %d video streams of %s, and %s carries "
+                          "one; allowed: Container mkv, mp4 or mov (not segmented), or one "
+                          "stream index",
+                          out->field, n_video, in->uri,
+                          out->t->has_segment ? "a segmented output" : mc_container_name(c));
+    for (size_t j = 0; j < e->n_attached; j++) {
+        const mc_input *att = &e->inputs[e->n_inputs + j];
+        if (att->vst < 0)
+            continue;
+        mc_ostream *os = NULL;
+        rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, 0, att, &os);
+        if (os) {
+            out->vatt[att->att_slot] = os;
+            out->n_vatt = att->att_slot + 1;
+            n_video++;
+        }
+        if (rc < 0)
+            return rc;
+        if (os && out->t->has_segment)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "%s: a segmented output takes no video of an attached source "
+                              "(%s); allowed: DisableVideo on the attached source",
+                              out->field, att->uri);
+        if (os && n_video > 1 && !several)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "%s: would carry %d video streams (the video of the attached "
+                              "%s is one), and %s carries one; allowed: Container mkv, mp4 or "
+                              "mov, or DisableVideo on the attached source",
+                              out->field, n_video, att->uri, mc_container_name(c));
+    }
+    return 0;
+}
+
 int mc_plan_outputs(mc_engine *e)
 {
     for (size_t i = 0; i < e->n_outputs; i++) {
@@ -814,12 +874,12 @@ int mc_plan_outputs(mc_engine *e)
             return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
                               "%s.Container: this build cannot write %s",
                               out->field, mc_container_name(out->t->container));
-        int rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_VIDEO, 0, NULL, &out->v);
+        int rc = plan_video_streams(e, out, ofmt);
         if (rc >= 0)
             rc = plan_audio_tracks(e, out, ofmt);
         if (rc < 0)
             return rc;
-        if (!out->v && !out->n_a)
+        if (!out->v && !out->n_a && !out->n_vatt)
             return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                               "%s: nothing to write: the sources have no %s stream for "
                               "%s",
@@ -841,6 +901,9 @@ int mc_plan_outputs(mc_engine *e)
             /* Every input is decoded once for all targets that encode its streams. */
             if (out->v && !out->v->copy && in->vst >= 0)
                 in->decode_v = true;
+            for (int j = 1; j < out->n_vx; j++)
+                if (out->vx[j] && !out->vx[j]->copy)
+                    in->decode_v = true;
             for (int j = 0; j < out->n_a; j++)
                 if (!out->a[j]->copy && !out->a[j]->att_in && in->n_ast > 0)
                     in->decode_a = true;
@@ -848,6 +911,9 @@ int mc_plan_outputs(mc_engine *e)
         for (int j = 0; j < out->n_att; j++)
             if (out->att[j])
                 e->inputs[e->n_inputs + (size_t)j].decode_a = true;
+        for (int j = 0; j < out->n_vatt; j++)
+            if (out->vatt[j])
+                e->inputs[e->n_inputs + (size_t)j].decode_v = true;
     }
     return 0;
 }

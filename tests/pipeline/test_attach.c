@@ -242,14 +242,15 @@ static void refused(void **state)
              "\"Targets\":[{\"URI\":\"oss://output/att_r1.mp4\",\"Container\":\"mp4\"}]}",
              g_dir, g_dir);
     expect_refused(json, "AlignmentIndex");
-    /* the video of an attached source */
+    /* the video of an attached source beside the main one, in a container of one video
+     * stream (test_attach_video.c has the rest) */
     snprintf(json, sizeof(json),
              "{\"ProjectName\":\"test\",\"Sources\":[{\"URI\":\"file://%s/friday.mp4\"},"
              "{\"URI\":\"file://%s/friday.mp4\",\"Attached\":true}],"
-             "\"Targets\":[{\"URI\":\"oss://output/att_r2.mp4\",\"Container\":\"mp4\"}]}",
+             "\"Targets\":[{\"URI\":\"oss://output/att_r2.flv\",\"Container\":\"flv\"}]}",
              g_dir, g_dir);
-    expect_refused(json, "Sources[1]: ");
-    assert_false(t_exists(t_path("output/att_r2.mp4")));
+    expect_refused(json, "and flv carries one");
+    assert_false(t_exists(t_path("output/att_r2.flv")));
     /* a second audio track in a container that carries one */
     snprintf(json, sizeof(json),
              "{\"ProjectName\":\"test\",\"Sources\":[{\"URI\":\"file://%s/friday.mp4\"},"

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+
+#include <libavformat/avformat.h>
+
 #include "audio_read.h"
 #include "mc_media.h"
 #include "support.h"
@@ -226,8 +230,8 @@ static void mixing(void **state)
         fail_msg("the mix lasts %.3f s", mix[0].duration);
     double p440 = mid_tone(&mix[0], 440), p880 = mid_tone(&mix[0], 880);
     double r440 = p440 / mid_tone(&sep[0], 440), r880 = p880 / mid_tone(&sep[1], 880);
-    print_message("mix: 440 Hz %g (%.3f of the track), 880 Hz %g (%.3f), 660 Hz %g\n", p440,
-                  r440, p880, r880, mid_tone(&mix[0], 660));
+    print_message("mix: 440 Hz %g (%.3f of the track), 880 Hz %g (%.3f), 660 Hz %g\n", p440, r440,
+                  p880, r880, mid_tone(&mix[0], 660));
     /* amplitude halved: power a quarter of the separate track's; the mono 880 Hz track is
      * upmixed to stereo at -3 dB on top of that: an eighth */
     assert_true(r440 > 0.15 && r440 < 0.4);
@@ -237,14 +241,88 @@ static void mixing(void **state)
     t_tracks_free(sep, m);
 }
 
-/* One video stream per output, and one choice per source for all targets. */
+/* Size and packet count of every video stream of a file; how many there are. */
+static int video_streams(const char *path, int *w, int *h, int64_t *packets, int max)
+{
+    AVFormatContext *fmt = NULL;
+    assert_int_equal(avformat_open_input(&fmt, path, NULL, NULL), 0);
+    assert_true(avformat_find_stream_info(fmt, NULL) >= 0);
+    int map[16], n = 0;
+    for (unsigned i = 0; i < fmt->nb_streams && i < 16; i++) {
+        map[i] = -1;
+        const AVCodecParameters *par = fmt->streams[i]->codecpar;
+        if (par->codec_type != AVMEDIA_TYPE_VIDEO || n >= max)
+            continue;
+        map[i] = n;
+        w[n] = par->width;
+        h[n] = par->height;
+        packets[n++] = 0;
+    }
+    AVPacket *pkt = av_packet_alloc();
+    while (av_read_frame(fmt, pkt) >= 0) {
+        if (pkt->stream_index < 16 && map[pkt->stream_index] >= 0)
+            packets[map[pkt->stream_index]]++;
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    avformat_close_input(&fmt);
+    return n;
+}
+
+/* Video.Stream [0,2] and "all" (101): one video stream each, in the file's order, each at its
+ * own size; the audio takes the first audio stream as before. */
+static void several_video_streams(void **state)
+{
+    (void)state;
+    const char *reqs[][2] = {
+        {REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/v2.mkv\",\"Container\":\"mkv\","
+                   "\"Video\":{\"Stream\":[0,2],\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
+         "output/v2.mkv"},
+        {REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/vall.mp4\",\"Container\":\"mp4\","
+                   "\"Video\":{\"Stream\":[101],\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
+         "output/vall.mp4"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        mc_result res = t_run_ok(reqs[i][0]);
+        mc_result_clear(&res);
+        int w[4], h[4];
+        int64_t packets[4];
+        int n = video_streams(t_path(reqs[i][1]), w, h, packets, 4);
+        print_message("%s: %d video streams, %dx%d %" PRId64 " frames, %dx%d %" PRId64 " frames\n",
+                      reqs[i][1], n, w[0], h[0], packets[0], w[1], h[1], packets[1]);
+        assert_int_equal(n, 2);
+        assert_int_equal(w[0], 320);
+        assert_int_equal(h[0], 240);
+        assert_int_equal(w[1], 160);
+        assert_int_equal(h[1], 120);
+        /* 2 s at 25 fps each (mp4 keeps the source's timestamps: a frame more or less) */
+        assert_true(llabs(packets[0] - 50) <= 1);
+        assert_int_equal(packets[1], packets[0]);
+        t_file f;
+        assert_true(t_read(t_path(reqs[i][1]), &f));
+        assert_int_equal(f.nb_streams, 3);
+        assert_int_equal(f.audio.channels, 2);
+    }
+}
+
+/* Several video streams only where the container carries them and from a single source; one
+ * choice per source for all targets. */
 static void refused(void **state)
 {
     (void)state;
-    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r3.mkv\",\"Container\":"
-                             "\"mkv\",\"Video\":{\"Stream\":[0,2],"
+    expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r3.flv\",\"Container\":"
+                             "\"flv\",\"Video\":{\"Stream\":[0,2],"
                              "\"TranscodeVideo\":{\"Codec\":\"h264\"}}}]"),
-                   "Targets[0].Video.Stream: selects 2 video streams", "output/r3.mkv");
+                   "Targets[0].Video.Stream: selects 2 video streams of oss://fixtures/multi.mkv, "
+                   "and flv carries one",
+                   "output/r3.flv");
+    expect_failure(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/multi.mkv\"},"
+                       "{\"URI\":\"oss://fixtures/multi.mkv\"}],"
+                       "\"Targets\":[{\"URI\":\"oss://output/r9.mkv\",\"Container\":"
+                       "\"mkv\",\"Video\":{\"Stream\":[0,2],"
+                       "\"TranscodeVideo\":{\"Codec\":\"h264\"}},"
+                       "\"Audio\":{\"TranscodeAudio\":{\"Codec\":\"aac\"}}}]"),
+                   "Targets[0].Video.Stream: selects 2 video streams", "output/r9.mkv");
     expect_failure(REQ(MULTI "\"Targets\":[{\"URI\":\"oss://output/r8.mp3\",\"Container\":"
                              "\"mp3\",\"Audio\":{\"Stream\":[101],"
                              "\"TranscodeAudio\":{\"Codec\":\"mp3\"}}}]"),
@@ -270,10 +348,10 @@ static void refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(first_by_default), cmocka_unit_test(second_streams),
-        cmocka_unit_test(missing_and_all),  cmocka_unit_test(file_indexes_on_real_media),
-        cmocka_unit_test(all_audio_tracks), cmocka_unit_test(mixing),
-        cmocka_unit_test(refused),
+        cmocka_unit_test(first_by_default),      cmocka_unit_test(second_streams),
+        cmocka_unit_test(missing_and_all),       cmocka_unit_test(file_indexes_on_real_media),
+        cmocka_unit_test(all_audio_tracks),      cmocka_unit_test(mixing),
+        cmocka_unit_test(several_video_streams), cmocka_unit_test(refused),
     };
     mc_media_init_logging();
     return cmocka_run_group_tests(tests, NULL, NULL);
