@@ -19,6 +19,7 @@
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavutil/avstring.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
@@ -678,16 +679,55 @@ static int mix_pull(mc_engine *e, mc_ostream *os)
     }
 }
 
+/* A black picture like the chain's input frames (system memory only), shown from `pts`. */
+static int push_black(mc_engine *e, mc_ostream *os, int64_t pts)
+{
+    AVFrame *f = av_frame_alloc();
+    if (!f)
+        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    f->format = os->cfg_fmt;
+    f->width = os->cfg_w;
+    f->height = os->cfg_h;
+    f->sample_aspect_ratio = os->cfg_sar;
+    enum AVColorRange range = AVCOL_RANGE_MPEG;
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(os->cfg_fmt);
+    if (d && ((d->flags & AV_PIX_FMT_FLAG_RGB) || strncmp(d->name, "yuvj", 4) == 0))
+        range = AVCOL_RANGE_JPEG;
+    f->color_range = range;
+    int rc = av_frame_get_buffer(f, 0);
+    if (rc >= 0) {
+        ptrdiff_t ls[4] = {f->linesize[0], f->linesize[1], f->linesize[2], f->linesize[3]};
+        rc = av_image_fill_black(f->data, ls, os->cfg_fmt, range, f->width, f->height);
+    }
+    if (rc >= 0) {
+        f->pts = pts;
+        rc = av_buffersrc_add_frame_flags(os->src, f, 0);
+    }
+    av_frame_free(&f);
+    if (rc < 0)
+        return mc_media_error(e, rc, "%s: padding the attached video with black failed",
+                              os->out->field);
+    return pull(e, os);
+}
+
 int mc_chain_end_attached(mc_engine *e, mc_ostream *os)
 {
     int64_t eof = os->last_end;
+    int rc = 0;
     if (os->type == AVMEDIA_TYPE_VIDEO && os->graph && os->seg_end != INT64_MAX &&
         os->att_in->src->align_mode == MC_ALIGN_PAD) {
-        /* pad: the fps filter holds the last frame up to the main timeline's end */
+        /* pad: black frames up to the main timeline's end (the fps filter holds the one
+         * black picture); a chain fed device frames holds its last frame instead */
         AVRational tb = input_tb(os->att_in, os);
-        eof = FFMAX(eof, av_rescale_q(os->seg_end, os->enc_tb, tb));
+        int64_t end = av_rescale_q(os->seg_end, os->enc_tb, tb);
+        if (end > os->last_end && !os->cfg_hwfc)
+            rc = push_black(e, os, os->last_end);
+        eof = FFMAX(eof, end);
     }
-    int rc = close_chain(e, os, eof);
+    if (rc >= 0)
+        rc = close_chain(e, os, eof);
+    else
+        mc_chain_free(os);
     if (os->type == AVMEDIA_TYPE_VIDEO) {
         os->seg_end = INT64_MAX;
         return rc;
