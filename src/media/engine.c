@@ -13,23 +13,19 @@
 
 #include <libavutil/time.h>
 
-/* What of a target the engine does not implement yet (NULL: nothing). */
-static const char *unsupported_in(const mc_target *t)
-{
-    const char *what = NULL;
-    if (!t->uri && !t->n_images && !(t->has_subtitle && t->subtitle.has_extract))
-        what = "a target without URI and Container";
-    else if (!t->uri)
-        return NULL; /* an image or extraction target: the rest is ignored (spec 1.4) */
-    return what;
-}
 
-/* What the appliance will not do (not "later"): refused with the reason. */
+/* A target that produces nothing, and what the appliance will not do (no detection models,
+ * no proprietary tunings): refused with the reason. */
 static int refused_in(mc_engine *e, const mc_target *t, const char *field)
 {
     const mc_target_video *v = &t->video;
+    if (!t->uri && !t->n_images && !(t->has_subtitle && t->subtitle.has_extract))
+        return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                          "%s: nothing to produce; allowed: URI and Container, Image outputs, "
+                          "or Subtitle.ExtractSubtitle",
+                          field);
     if (!t->uri || !t->has_video)
-        return 0;
+        return 0; /* an image or extraction target: the rest is ignored (spec 1.4) */
     if (v->has_desensitization)
         return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
                           "%s.Video.FilterVideo.Desensitization: face and licence plate "
@@ -44,33 +40,28 @@ static int refused_in(mc_engine *e, const mc_target *t, const char *field)
     return 0;
 }
 
-/* Request features that later parts of the engine implement. Refused up front, with the
- * field named, so nothing is silently ignored. */
+/* Requests the engine will not run, refused up front with the field named and the reason,
+ * so nothing is silently ignored. (What it cannot do in a given combination is refused
+ * where that is planned, with the same care.) */
 static int check_supported(mc_engine *e)
 {
     const mc_job *job = e->job;
-    const char *what = NULL;
     char field[96] = "";
-    for (size_t i = 0; !what && i < job->n_targets; i++) {
+    for (size_t i = 0; i < job->n_targets; i++) {
         snprintf(field, sizeof(field), "Targets[%zu]", i);
         int rc = refused_in(e, &job->targets[i], field);
         if (rc < 0)
             return rc;
-        what = unsupported_in(&job->targets[i]);
     }
-    for (size_t g = 0; !what && g < job->n_target_groups; g++) {
-        for (size_t i = 0; !what && i < job->target_groups[g].n_targets; i++) {
+    for (size_t g = 0; g < job->n_target_groups; g++) {
+        for (size_t i = 0; i < job->target_groups[g].n_targets; i++) {
             snprintf(field, sizeof(field), "TargetGroups[%zu].Targets[%zu]", g, i);
             int rc = refused_in(e, &job->target_groups[g].targets[i], field);
             if (rc < 0)
                 return rc;
-            what = unsupported_in(&job->target_groups[g].targets[i]);
         }
     }
-    if (!what)
-        return 0;
-    return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
-                      "%s: %s is not available in this version of the engine", field, what);
+    return 0;
 }
 
 bool mc_engine_canceled(const mc_engine *e)
