@@ -27,6 +27,9 @@ void mc_buf_free(mc_buf *b);
 char *mc_strdup(const char *s);
 /* Newly allocated formatted string, NULL on failure; caller frees. */
 char *mc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A NULL-terminated list of names as "a, b, c" in buf (cut at size; "" for none), for the
+ * "allowed: ..." part of error messages. */
+void mc_names_text(const char *const *names, char *buf, size_t size);
 /* free(*p) and *p = NULL; p is a pointer to any pointer. */
 void mc_freep(void *p);
 

@@ -329,18 +329,6 @@ int oss_num(oss_ctx *c, oss_seg *s, const char *key, double lo, double hi, doubl
     return 1;
 }
 
-static void names_text(const char *const *names, char *buf, size_t size)
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; names[i] && off < size; i++) {
-        int n = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", names[i]);
-        if (n < 0)
-            break;
-        off += (size_t)n;
-    }
-}
-
 int oss_enum(oss_ctx *c, oss_seg *s, const char *key, const char *const *names, int *out)
 {
     const char *v = oss_get(s, key);
@@ -352,7 +340,7 @@ int oss_enum(oss_ctx *c, oss_seg *s, const char *key, const char *const *names, 
             *out = i;
             return 1;
         }
-    names_text(names, allowed, sizeof(allowed));
+    mc_names_text(names, allowed, sizeof(allowed));
     return oss_fail(c, "%s \"%.32s\" is not supported; allowed: %s", key, v, allowed);
 }
 

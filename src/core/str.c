@@ -107,6 +107,19 @@ char *mc_asprintf(const char *fmt, ...)
     return s;
 }
 
+void mc_names_text(const char *const *names, char *buf, size_t size)
+{
+    size_t off = 0;
+    if (size)
+        buf[0] = '\0';
+    for (size_t i = 0; names && names[i] && off < size; i++) {
+        int n = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", names[i]);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
 void mc_freep(void *p)
 {
     void **pp = p;

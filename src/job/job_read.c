@@ -123,14 +123,7 @@ bool jr_has(const json_t *obj, const char *key)
 
 void jr_names_text(const char *const *names, char *buf, size_t size)
 {
-    size_t off = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; names[i] && off < size; i++) {
-        int n = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", names[i]);
-        if (n < 0)
-            break;
-        off += (size_t)n;
-    }
+    mc_names_text(names, buf, size);
 }
 
 static const char *type_name(const json_t *v)

@@ -507,12 +507,13 @@ static void failures(void **state)
     expect_failure(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/../fx/bframes.mp4\"}],"
                        "\"Targets\":[{\"URI\":\"oss://output/f6.mp4\",\"Container\":\"mp4\"}]"),
                    "InvalidArgument", "Sources[0].URI", "output/f6.mp4");
-    /* The second target fails after the first could have been written: neither remains. */
+    /* The second target fails after the first could have been written: neither remains.
+     * (A folder of its own: other pipeline tests write into output/ at the same time.) */
     expect_failure(REQ("\"Sources\":[{\"URI\":\"oss://fixtures/bframes.mp4\"}],"
-                       "\"Targets\":[{\"URI\":\"oss://output/f7a.mp4\",\"Container\":\"mp4\"},"
-                       "{\"URI\":\"oss://output/f7a.mp4\",\"Container\":\"mp4\"}]"),
-                   "InvalidArgument", "Targets[1].URI", "output/f7a.mp4");
-    assert_false(t_has_temp(t_path("output")));
+                       "\"Targets\":[{\"URI\":\"oss://output/fail7/f7a.mp4\",\"Container\":"
+                       "\"mp4\"},{\"URI\":\"oss://output/fail7/f7a.mp4\",\"Container\":\"mp4\"}]"),
+                   "InvalidArgument", "Targets[1].URI", "output/fail7/f7a.mp4");
+    assert_false(t_has_temp(t_path("output/fail7")));
 }
 
 /* Template variables in the target URI; a variable that expands to nothing (no folder in
