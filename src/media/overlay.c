@@ -373,8 +373,7 @@ int mc_overlay_plan(mc_engine *e, mc_output *out)
     int rc = 0;
     for (size_t i = 0; rc >= 0 && i < v->n_watermarks; i++) {
         const mc_watermark *m = &v->watermarks[i];
-        snprintf(field, sizeof(field), "Targets[%d].Video.FilterVideo.Watermarks[%zu]",
-                 out->target_index, i);
+        snprintf(field, sizeof(field), "%s.Video.FilterVideo.Watermarks[%zu]", out->field, i);
         if (m->type == MC_WATERMARK_FILE) {
             rc = plan_file(e, field, m, W, H, &ov->wm[i]);
             continue;
@@ -392,8 +391,7 @@ int mc_overlay_plan(mc_engine *e, mc_output *out)
             rc = mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
     }
     for (size_t i = 0; rc >= 0 && i < v->n_delogos; i++) {
-        snprintf(field, sizeof(field), "Targets[%d].Video.FilterVideo.Delogos[%zu]",
-                 out->target_index, i);
+        snprintf(field, sizeof(field), "%s.Video.FilterVideo.Delogos[%zu]", out->field, i);
         rc = plan_delogo(e, field, &v->delogos[i], W, H, &ov->logo[i]);
     }
     return rc;

@@ -451,6 +451,22 @@ static void refusals(void **state)
             "InvalidArgument", "Targets[0].Video.FilterVideo.Delogos[0]:");
     refused("color", "\"Watermarks\":[{\"Content\":\"x\",\"FontColor\":\"blurple\"}]", NULL,
             "InvalidArgument", "Targets[0].Video.FilterVideo.Watermarks[0].FontColor:");
+    /* In a TargetGroup the message names the group's target. */
+    char *req = mc_asprintf(
+        "{\"ProjectName\":\"p\",\"Sources\":[{\"URI\":\"%s\",\"Duration\":3}],"
+        "\"TargetGroups\":[{\"URI\":\"oss://out/wm/grp/master.m3u8\",\"Targets\":[{"
+        "\"URI\":\"oss://out/wm/grp/v\",\"Container\":\"ts\",\"Segment\":{\"Format\":"
+        "\"hls\",\"Duration\":1},\"Video\":{\"TranscodeVideo\":{\"Codec\":\"h264\","
+        "\"Resolution\":\"%dx%d\"},\"FilterVideo\":{\"Delogos\":[{\"Dx\":400,\"Width\":50,"
+        "\"Height\":50}]}}}]}]}",
+        source_uri(), W, H);
+    mc_result res = {0};
+    mc_err err;
+    assert_true(t_run(req, &res, &err) < 0);
+    free(req);
+    if (strncmp(err.msg, "TargetGroups[0].Targets[0].Video.FilterVideo.Delogos[0]:", 56) != 0)
+        fail_msg("group delogo: \"%s\"", err.msg);
+    assert_false(t_exists(t_path("out/wm/grp/master.m3u8")));
 }
 
 /* ---- on the Vulkan device ---- */
