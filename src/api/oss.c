@@ -36,195 +36,6 @@
 #define DRAIN_MAX ((int64_t)64 << 20)
 #define LIST_MAX  1000
 
-/* ---- replies ------------------------------------------------------------------------ */
-
-static void oss_request_id(const api_req *r, char out[25])
-{
-    size_t n = 0;
-    for (const char *p = r->request_id; *p && n < 24; p++)
-        if (*p != '-')
-            out[n++] = *p;
-    out[n] = '\0';
-}
-
-static void xml_text(mc_buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            mc_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            mc_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            mc_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            mc_buf_puts(b, "&quot;");
-            break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
-                mc_buf_printf(b, "&#x%02x;", (unsigned char)*s);
-            else
-                mc_buf_append(b, s, 1);
-        }
-    }
-}
-
-static void xml_elem(mc_buf *b, const char *name, const char *value)
-{
-    mc_buf_printf(b, "<%s>", name);
-    xml_text(b, value);
-    mc_buf_printf(b, "</%s>", name);
-}
-
-static enum MHD_Result queue(api_req *r, unsigned status, struct MHD_Response *resp)
-{
-    if (!resp)
-        return MHD_NO;
-    char rid[25];
-    oss_request_id(r, rid);
-    MHD_add_response_header(resp, "x-oss-request-id", rid);
-    MHD_add_response_header(resp, "Server", "mediaconvertd");
-    char date[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
-    MHD_add_response_header(resp, "Date", date);
-    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
-    MHD_destroy_response(resp);
-    if (status / 100 < 6)
-        atomic_fetch_add(&r->api->http_status[status / 100], 1);
-    atomic_fetch_add(&r->api->oss_requests, 1);
-    return ret;
-}
-
-static enum MHD_Result reply_xml(api_req *r, unsigned status, mc_buf *b)
-{
-    if (b->oom) {
-        mc_buf_free(b);
-        return MHD_NO;
-    }
-    size_t len = b->len;
-    char *text = mc_buf_steal(b);
-    if (!text)
-        return MHD_NO;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/xml");
-    return queue(r, status, resp);
-}
-
-static enum MHD_Result reply_empty(api_req *r, unsigned status, const char *etag)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if (resp && etag)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-    return queue(r, status, resp);
-}
-
-unsigned oss_status(const char *code)
-{
-    static const struct {
-        const char *code;
-        unsigned status;
-    } table[] = {
-        {"NoSuchKey", 404},          {"NoSuchBucket", 404},          {"AccessDenied", 403},
-        {"InvalidAccessKeyId", 403}, {"SignatureDoesNotMatch", 403}, {"RequestTimeTooSkewed", 403},
-        {"MethodNotAllowed", 405},   {"BucketNotEmpty", 409},        {"InvalidRange", 416},
-        {"InternalError", 500},      {"NotImplemented", 501},        {"ServiceUnavailable", 503},
-    };
-    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (strcmp(table[i].code, code) == 0)
-            return table[i].status;
-    return 400; /* InvalidArgument, MissingArgument, InvalidDigest, EntityTooLarge, Invalid*Name */
-}
-
-static enum MHD_Result reply_error_status(api_req *r, unsigned status, const mc_err *err)
-{
-    struct oss_req *o = r->oss;
-    const char *code = err->code[0] ? err->code : "InternalError";
-    if (status >= 500)
-        mc_log(MC_LOG_ERROR, "request=%s oss %s failed: %s: %s", r->request_id, r->method, code,
-               err->msg);
-    char rid[25];
-    oss_request_id(r, rid);
-    mc_buf b = {0};
-    mc_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  ");
-    xml_elem(&b, "Code", code);
-    mc_buf_puts(&b, "\n  ");
-    xml_elem(&b, "Message", err->msg);
-    mc_buf_puts(&b, "\n  ");
-    xml_elem(&b, "RequestId", rid);
-    mc_buf_puts(&b, "\n  ");
-    xml_elem(&b, "HostId", o && o->host ? o->host : "mediaconvertd");
-    if (o && strcmp(code, "NoSuchKey") == 0) {
-        mc_buf_puts(&b, "\n  ");
-        xml_elem(&b, "Key", o->key);
-    }
-    if (o && strcmp(code, "NoSuchBucket") == 0) {
-        mc_buf_puts(&b, "\n  ");
-        xml_elem(&b, "BucketName", o->bucket);
-    }
-    if (o && o->sts && strcmp(code, "SignatureDoesNotMatch") == 0) {
-        mc_buf_puts(&b, "\n  ");
-        xml_elem(&b, "OSSAccessKeyId", o->akid ? o->akid : "");
-        mc_buf_puts(&b, "\n  ");
-        xml_elem(&b, "StringToSign", o->sts);
-    }
-    mc_buf_puts(&b, "\n</Error>\n");
-    return reply_xml(r, status, &b);
-}
-
-static enum MHD_Result reply_error(api_req *r, const mc_err *err)
-{
-    return reply_error_status(r, oss_status(err->code[0] ? err->code : "InternalError"), err);
-}
-
-static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum MHD_Result reply_errorf(api_req *r, const char *code, const char *fmt, ...)
-{
-    mc_err err = {.rc = -EINVAL};
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
-    va_end(ap);
-    snprintf(err.code, sizeof(err.code), "%s", code);
-    return reply_error(r, &err);
-}
-
-/* The replies for oss_media.c (oss_http.h). */
-enum MHD_Result oss_queue(api_req *r, unsigned status, struct MHD_Response *resp)
-{
-    return queue(r, status, resp);
-}
-
-enum MHD_Result oss_reply_error(api_req *r, const mc_err *err)
-{
-    return reply_error(r, err);
-}
-
-enum MHD_Result oss_reply_error_status(api_req *r, unsigned status, const mc_err *err)
-{
-    return reply_error_status(r, status, err);
-}
-
-enum MHD_Result oss_reply_errorf(api_req *r, const char *code, const char *fmt, ...)
-{
-    mc_err err = {.rc = -EINVAL};
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
-    va_end(ap);
-    snprintf(err.code, sizeof(err.code), "%s", code);
-    return reply_error(r, &err);
-}
-
 /* ---- routing -------------------------------------------------------------------------- */
 
 /* "*.example.com" matches one label before ".example.com"; other patterns match exactly. */
@@ -528,7 +339,7 @@ enum MHD_Result api_oss_begin(api_req *r)
         if (rc < 0) {
             o->drop_body = true;
             if (declared > cfg->oss_max_object_size + DRAIN_MAX)
-                return reply_error(r, err); /* not worth reading: answer now, close */
+                return oss_reply_error(r, err); /* not worth reading: answer now, close */
         }
     }
     return MHD_YES;
@@ -591,9 +402,9 @@ static enum MHD_Result put_object(api_req *r)
     char etag[OSS_ETAG_LEN + 1], q[OSS_ETAG_LEN + 3];
     mc_err err = {0};
     if (oss_upload_commit(&o->up, &m, etag, &err) < 0)
-        return reply_error(r, &err);
+        return oss_reply_error(r, &err);
     quoted_etag(etag, q);
-    return reply_empty(r, MHD_HTTP_OK, q);
+    return oss_reply_empty(r, MHD_HTTP_OK, q);
 }
 
 static enum MHD_Result get_object(api_req *r, bool head)
@@ -604,17 +415,17 @@ static enum MHD_Result get_object(api_req *r, bool head)
     if (oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0 ||
         oss_path(r->api->deps.objects, o->bucket, o->key, &o->path, &err) < 0 ||
         oss_object_stat(o->path, &info, &err) < 0)
-        return reply_error(r, &err);
+        return oss_reply_error(r, &err);
     int64_t start = 0, len = info.size;
     int rr = oss_parse_range(mc_kvlist_get_ci(&r->headers, "Range"), info.size, &start, &len);
     if (rr == -ERANGE)
-        return reply_errorf(r, "InvalidRange",
-                            "The requested range cannot be satisfied: %s (the object has %lld "
-                            "bytes)",
-                            mc_kvlist_get_ci(&r->headers, "Range"), (long long)info.size);
+        return oss_reply_errorf(r, "InvalidRange",
+                                "The requested range cannot be satisfied: %s (the object has %lld "
+                                "bytes)",
+                                mc_kvlist_get_ci(&r->headers, "Range"), (long long)info.size);
     int fd = open(o->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return reply_errorf(r, "NoSuchKey", "The specified key does not exist.");
+        return oss_reply_errorf(r, "NoSuchKey", "The specified key does not exist.");
     struct MHD_Response *resp =
         MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)start);
     if (!resp) {
@@ -657,7 +468,7 @@ static enum MHD_Result get_object(api_req *r, bool head)
         status = MHD_HTTP_PARTIAL_CONTENT;
     }
     (void)head; /* libmicrohttpd sends no body for HEAD */
-    return queue(r, status, resp);
+    return oss_queue(r, status, resp);
 }
 
 static enum MHD_Result delete_object(api_req *r)
@@ -673,7 +484,7 @@ static enum MHD_Result delete_object(api_req *r)
     if (rc == 0)
         rc = oss_object_delete(o->path, dir, &err);
     free(dir);
-    return rc < 0 ? reply_error(r, &err) : reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
+    return rc < 0 ? oss_reply_error(r, &err) : oss_reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
 }
 
 /* A query integer in [lo, hi], def when absent. */
@@ -733,14 +544,15 @@ static enum MHD_Result list_objects(api_req *r)
     bool v2 = false;
     const char *lt = mc_kvlist_get(&o->query, "list-type");
     if (lt && strcmp(lt, "2") != 0) {
-        ret = reply_errorf(r, "InvalidArgument", "list-type \"%s\"; allowed: 2 (or absent)", lt);
+        ret =
+            oss_reply_errorf(r, "InvalidArgument", "list-type \"%s\"; allowed: 2 (or absent)", lt);
         goto out;
     }
     v2 = lt != NULL;
     int max_keys = 100;
     if (query_int(r, "max-keys", 1, LIST_MAX, 100, &max_keys) < 0) {
-        ret = reply_errorf(r, "InvalidArgument", "max-keys \"%s\"; allowed: 1 to %d",
-                           mc_kvlist_get(&o->query, "max-keys"), LIST_MAX);
+        ret = oss_reply_errorf(r, "InvalidArgument", "max-keys \"%s\"; allowed: 1 to %d",
+                               mc_kvlist_get(&o->query, "max-keys"), LIST_MAX);
         goto out;
     }
     const char *prefix = mc_kvlist_get(&o->query, "prefix");
@@ -750,18 +562,19 @@ static enum MHD_Result list_objects(api_req *r)
     const char *ctoken = mc_kvlist_get(&o->query, "continuation-token");
     const char *enc = mc_kvlist_get(&o->query, "encoding-type");
     if (enc && strcmp(enc, "url") != 0) {
-        ret = reply_errorf(r, "InvalidArgument", "encoding-type \"%s\"; allowed: url", enc);
+        ret = oss_reply_errorf(r, "InvalidArgument", "encoding-type \"%s\"; allowed: url", enc);
         goto out;
     }
     if (delim && strlen(delim) > 1) {
-        ret = reply_errorf(r, "InvalidArgument", "delimiter \"%s\"; allowed: one character", delim);
+        ret = oss_reply_errorf(r, "InvalidArgument", "delimiter \"%s\"; allowed: one character",
+                               delim);
         goto out;
     }
     const char *after = v2 ? start_after : marker;
     if (v2 && ctoken && *ctoken) {
         if (!(token = b64_decode(ctoken))) {
-            ret = reply_errorf(r, "InvalidArgument",
-                               "continuation-token is not one this server returned");
+            ret = oss_reply_errorf(r, "InvalidArgument",
+                                   "continuation-token is not one this server returned");
             goto out;
         }
         after = token;
@@ -769,7 +582,7 @@ static enum MHD_Result list_objects(api_req *r)
     if (oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0 ||
         oss_path(r->api->deps.objects, o->bucket, "", &dir, &err) < 0 ||
         oss_bucket_keys(dir, prefix, &keys, &nkeys, &err) < 0) {
-        ret = reply_error(r, &err);
+        ret = oss_reply_error(r, &err);
         goto out;
     }
     oss_list_opts lo = {.prefix = prefix, .delimiter = delim, .after = after, .max_keys = max_keys};
@@ -782,31 +595,31 @@ static enum MHD_Result list_objects(api_req *r)
     do {                                                                                           \
         if (url) {                                                                                 \
             char *e_ = mc_rfc3986((value), strlen(value));                                         \
-            xml_elem(&b, name, e_ ? e_ : "");                                                      \
+            oss_xml_elem(&b, name, e_ ? e_ : "");                                                  \
             free(e_);                                                                              \
         } else {                                                                                   \
-            xml_elem(&b, name, value);                                                             \
+            oss_xml_elem(&b, name, value);                                                         \
         }                                                                                          \
     } while (0)
     mc_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult>\n");
-    xml_elem(&b, "Name", o->bucket);
+    oss_xml_elem(&b, "Name", o->bucket);
     ELEM("Prefix", prefix ? prefix : "");
     if (!v2)
         ELEM("Marker", marker ? marker : "");
     if (v2 && start_after)
         ELEM("StartAfter", start_after);
     if (v2 && ctoken)
-        xml_elem(&b, "ContinuationToken", ctoken);
+        oss_xml_elem(&b, "ContinuationToken", ctoken);
     mc_buf_printf(&b, "<MaxKeys>%d</MaxKeys>", max_keys);
     ELEM("Delimiter", delim ? delim : "");
     if (url)
-        xml_elem(&b, "EncodingType", "url");
+        oss_xml_elem(&b, "EncodingType", "url");
     mc_buf_printf(&b, "<IsTruncated>%s</IsTruncated>", res.truncated ? "true" : "false");
     if (res.truncated && !v2)
         ELEM("NextMarker", res.next);
     if (res.truncated && v2) {
         char *t = b64_encode(res.next);
-        xml_elem(&b, "NextContinuationToken", t ? t : "");
+        oss_xml_elem(&b, "NextContinuationToken", t ? t : "");
         free(t);
     }
     if (v2)
@@ -826,8 +639,8 @@ static enum MHD_Result list_objects(api_req *r)
         iso_date(info.mtime, date, sizeof(date));
         mc_buf_puts(&b, "<Contents>");
         ELEM("Key", res.keys[i]);
-        xml_elem(&b, "LastModified", date);
-        xml_elem(&b, "ETag", q);
+        oss_xml_elem(&b, "LastModified", date);
+        oss_xml_elem(&b, "ETag", q);
         mc_buf_printf(&b, "<Type>Normal</Type><Size>%lld</Size>", (long long)info.size);
         mc_buf_puts(&b, "<StorageClass>Standard</StorageClass>");
         if (!v2 || mc_kvlist_get(&o->query, "fetch-owner"))
@@ -841,7 +654,7 @@ static enum MHD_Result list_objects(api_req *r)
     }
 #undef ELEM
     mc_buf_puts(&b, "</ListBucketResult>\n");
-    ret = reply_xml(r, MHD_HTTP_OK, &b);
+    ret = oss_reply_xml(r, MHD_HTTP_OK, &b);
 out:
     mc_buf_free(&b);
     oss_list_result_clear(&res);
@@ -873,15 +686,15 @@ static enum MHD_Result list_buckets(api_req *r)
         char date[40];
         iso_date(st.st_mtime, date, sizeof(date));
         mc_buf_puts(&b, "<Bucket>");
-        xml_elem(&b, "Name", de->d_name);
-        xml_elem(&b, "CreationDate", date);
+        oss_xml_elem(&b, "Name", de->d_name);
+        oss_xml_elem(&b, "CreationDate", date);
         mc_buf_puts(&b, "<StorageClass>Standard</StorageClass></Bucket>\n");
         free(p);
     }
     if (d)
         closedir(d);
     mc_buf_puts(&b, "</Buckets></ListAllMyBucketsResult>\n");
-    return reply_xml(r, MHD_HTTP_OK, &b);
+    return oss_reply_xml(r, MHD_HTTP_OK, &b);
 }
 
 static enum MHD_Result bucket_request(api_req *r)
@@ -894,30 +707,32 @@ static enum MHD_Result bucket_request(api_req *r)
     if (strcmp(m, "GET") == 0)
         return list_objects(r);
     if (oss_path(r->api->deps.objects, o->bucket, "", &dir, &err) < 0)
-        return reply_error(r, &err);
+        return oss_reply_error(r, &err);
     if (strcmp(m, "PUT") == 0) { /* PutBucket: a folder of the store */
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            ret = reply_errorf(r, "InternalError", "cannot create the bucket: %s", strerror(errno));
+            ret = oss_reply_errorf(r, "InternalError", "cannot create the bucket: %s",
+                                   strerror(errno));
         else
-            ret = reply_empty(r, MHD_HTTP_OK, NULL);
+            ret = oss_reply_empty(r, MHD_HTTP_OK, NULL);
     } else if (strcmp(m, "DELETE") == 0) {
         if (rmdir(dir) == 0)
-            ret = reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
+            ret = oss_reply_empty(r, MHD_HTTP_NO_CONTENT, NULL);
         else if (errno == ENOENT)
-            ret = reply_errorf(r, "NoSuchBucket", "The specified bucket does not exist.");
+            ret = oss_reply_errorf(r, "NoSuchBucket", "The specified bucket does not exist.");
         else if (errno == ENOTEMPTY || errno == EEXIST)
-            ret = reply_errorf(r, "BucketNotEmpty",
-                               "The bucket you tried to delete is not "
-                               "empty.");
+            ret = oss_reply_errorf(r, "BucketNotEmpty",
+                                   "The bucket you tried to delete is not "
+                                   "empty.");
         else
-            ret = reply_errorf(r, "InternalError", "cannot delete the bucket: %s", strerror(errno));
+            ret = oss_reply_errorf(r, "InternalError", "cannot delete the bucket: %s",
+                                   strerror(errno));
     } else if (strcmp(m, "HEAD") == 0) {
         ret = oss_bucket_check(r->api->deps.objects, o->bucket, &err) < 0
-                  ? reply_error(r, &err)
-                  : reply_empty(r, MHD_HTTP_OK, NULL);
+                  ? oss_reply_error(r, &err)
+                  : oss_reply_empty(r, MHD_HTTP_OK, NULL);
     } else {
-        ret = reply_errorf(r, "MethodNotAllowed",
-                           "%s is not allowed on a bucket; allowed: GET, PUT, DELETE, HEAD", m);
+        ret = oss_reply_errorf(r, "MethodNotAllowed",
+                               "%s is not allowed on a bucket; allowed: GET, PUT, DELETE, HEAD", m);
     }
     free(dir);
     return ret;
@@ -928,29 +743,29 @@ enum MHD_Result api_oss_finish(api_req *r)
     struct oss_req *o = r->oss;
     const char *m = r->method;
     if (o->err.code[0])
-        return reply_error(r, &o->err);
+        return oss_reply_error(r, &o->err);
     if (!*o->bucket) {
         if (strcmp(m, "GET") == 0)
             return list_buckets(r);
-        return reply_errorf(r, "MethodNotAllowed", "%s is not allowed on the service; allowed: GET",
-                            m);
+        return oss_reply_errorf(r, "MethodNotAllowed",
+                                "%s is not allowed on the service; allowed: GET", m);
     }
     const char *sub = unsupported_subresource(o);
     if (sub)
-        return reply_errorf(r, "NotImplemented", "the sub-resource \"%s\" is not supported here",
-                            sub);
+        return oss_reply_errorf(r, "NotImplemented",
+                                "the sub-resource \"%s\" is not supported here", sub);
     if (!*o->key)
         return bucket_request(r);
     if (is_processing(o))
         return oss_process_request(r);
     if (strcmp(m, "PUT") == 0)
-        return o->up ? put_object(r) : reply_errorf(r, "InternalError", "upload not started");
+        return o->up ? put_object(r) : oss_reply_errorf(r, "InternalError", "upload not started");
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
         return get_object(r, m[0] == 'H');
     if (strcmp(m, "DELETE") == 0)
         return delete_object(r);
-    return reply_errorf(r, "MethodNotAllowed",
-                        "%s is not allowed on an object; allowed: PUT, GET, HEAD, DELETE, and "
-                        "POST with x-oss-process or x-oss-async-process",
-                        m);
+    return oss_reply_errorf(r, "MethodNotAllowed",
+                            "%s is not allowed on an object; allowed: PUT, GET, HEAD, DELETE, and "
+                            "POST with x-oss-process or x-oss-async-process",
+                            m);
 }

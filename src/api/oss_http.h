@@ -26,6 +26,14 @@ struct oss_req {
 
 /* Queue resp with status, adding x-oss-request-id, Server and Date; destroys resp. */
 enum MHD_Result oss_queue(api_req *r, unsigned status, struct MHD_Response *resp);
+/* Append s to b with XML's five special characters escaped. */
+void oss_xml_text(mc_buf *b, const char *s);
+/* <name>value</name> (value escaped). */
+void oss_xml_elem(mc_buf *b, const char *name, const char *value);
+/* An XML body (application/xml); b is consumed. */
+enum MHD_Result oss_reply_xml(api_req *r, unsigned status, mc_buf *b);
+/* No body; etag (quoted) when not NULL. */
+enum MHD_Result oss_reply_empty(api_req *r, unsigned status, const char *etag);
 /* OSS's XML error for err (status from oss_status()). */
 enum MHD_Result oss_reply_error(api_req *r, const mc_err *err);
 /* The same with the status given (the "Imm Client" errors take the IMM code's). */
