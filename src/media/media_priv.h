@@ -289,6 +289,11 @@ int mc_frame_to_system(mc_engine *e, const AVFrame *f, const AVFrame **out);
 
 /* plan.c */
 int mc_plan_outputs(mc_engine *e);
+/* The bit rate of a stream of `in` (its own, else the container's; 0 unknown). */
+int64_t mc_source_bitrate(const mc_input *in, int index);
+
+/* plan_audio.c: what an encoded audio ostream produces (os->a), for codec `ac`. */
+int mc_plan_audio(mc_engine *e, mc_output *out, mc_ostream *os, enum mc_acodec ac);
 /* The input whose parameters a concatenation takes for a stream type: the AlignmentIndex
  * source, or the first input that has such a stream at all (NULL: none has). */
 const mc_input *mc_ref_input(const mc_engine *e, enum AVMediaType type);
