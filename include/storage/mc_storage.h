@@ -65,7 +65,8 @@ typedef struct mc_atomic_file mc_atomic_file;
 
 /*
  * Start writing `final_path`: creates the missing parent folders and a new, empty,
- * hidden temporary file next to it (".<name>.part-XXXXXX"), which the writer fills
+ * hidden temporary file next to it (".<name>.part-" and six random characters), which the
+ * writer fills
  * through mc_atomic_tmp_path(). *out is owned by the caller until commit or abort.
  */
 int mc_atomic_open(const char *final_path, mc_atomic_file **out, mc_err *err);
@@ -79,8 +80,13 @@ void mc_atomic_abort(mc_atomic_file **f);
 /* Remove every temporary file mc_atomic_open() left in the store (a crash mid-write).
  * Only safe while nothing writes to the store: the service calls it once at start. */
 int mc_store_sweep_tmp(const mc_store *store, int *removed, mc_err *err);
-/* True for names of temporary files made by mc_atomic_open() (listings skip them). */
+/* True for names of temporary files made by mc_atomic_open() and folders made by
+ * mc_tmp_dir_create() (listings skip them; the start-up sweep removes them). */
 bool mc_atomic_is_tmp_name(const char *basename);
+/* Create a new, empty, hidden temporary folder "<dir>/.<name>.part-<random>" (and `dir` if
+ * missing) for work that is renamed into place or removed afterwards. 0 and *out (malloc'd
+ * path), or a negative errno. */
+int mc_tmp_dir_create(const char *dir, const char *name, char **out);
 
 /* Values of the template variables of spec 1.10. Unset members make their variable
  * unavailable: using it is an error naming the variable. */

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 #include "mc_job.h"
 #include "mc_log.h"
@@ -348,6 +347,7 @@ static enum MHD_Result snapshot(api_req *r, const mc_oss_sync *s)
     mc_result result = {0};
     json_t *req = NULL;
     char *src = NULL, *tmp_key = NULL, *tmp_uri = NULL, *tmp_path = NULL, *bucket_dir = NULL;
+    char *tmp_dir = NULL;
     enum MHD_Result ret;
 
     if (s->rotate == MC_OSS_ROTATE_H || s->rotate == MC_OSS_ROTATE_W) {
@@ -362,23 +362,27 @@ static enum MHD_Result snapshot(api_req *r, const mc_oss_sync *s)
                                "video/snapshot: sys/saveas needs POST (processObjectSave)");
         goto out;
     }
-    /* A folder of its own per run: removing it afterwards races with no other run. */
-    uuid_t u;
-    char uuid_text[37];
-    uuid_generate_random(u);
-    uuid_unparse_lower(u, uuid_text);
-    /* a temporary name (".*.part-XXXXXX"): listings skip it and the start-up sweep
-     * removes it if the service dies meanwhile */
-    tmp_key = mc_asprintf(".mc-sync-%.24s.part-%.6s/snapshot.%s", uuid_text, uuid_text + 24,
-                          s->format);
+    /* A temporary folder of its own per run (listings skip it, the start-up sweep removes
+     * it if the service dies meanwhile): removing it afterwards races with no other run. */
+    if (oss_path(objects, o->bucket, "", &bucket_dir, &err) < 0) {
+        ret = oss_reply_error(r, &err);
+        goto out;
+    }
+    int trc = mc_tmp_dir_create(bucket_dir, "mc-sync", &tmp_dir);
+    if (trc < 0) {
+        mc_err_set(&err, trc, "InternalError", "video/snapshot: cannot create a work folder: %s",
+                   strerror(-trc));
+        ret = oss_reply_error(r, &err);
+        goto out;
+    }
+    tmp_key = mc_asprintf("%s/snapshot.%s", strrchr(tmp_dir, '/') + 1, s->format);
     src = mc_asprintf("oss://%s/%s", o->bucket, o->key);
     tmp_uri = tmp_key ? mc_asprintf("oss://%s/%s", o->bucket, tmp_key) : NULL;
     if (!tmp_key || !src || !tmp_uri || !(req = snapshot_request(o, s, src, tmp_uri))) {
         ret = MHD_NO;
         goto out;
     }
-    if (oss_path(objects, o->bucket, tmp_key, &tmp_path, &err) < 0 ||
-        oss_path(objects, o->bucket, "", &bucket_dir, &err) < 0) {
+    if (oss_path(objects, o->bucket, tmp_key, &tmp_path, &err) < 0) {
         ret = oss_reply_error(r, &err);
         goto out;
     }
@@ -426,6 +430,9 @@ out:
         mc_err e = {0};
         oss_object_delete(tmp_path, bucket_dir, &e);
     }
+    if (tmp_dir)
+        rmdir(tmp_dir); /* when no picture was written into it */
+    free(tmp_dir);
     mc_result_clear(&result);
     mc_job_free(&job);
     json_decref(req);

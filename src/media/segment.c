@@ -1,7 +1,7 @@
 /*
  * Segmented outputs (Target.Segment, spec 1.4): libavformat's hls and dash muxers write a
  * playlist and its segments into a private temporary folder next to the destination
- * (".<stem>.part-XXXXXX", a name listings and the start-up sweep know as temporary). The
+ * (mc_tmp_dir_create(): a name listings and the start-up sweep know as temporary). The
  * engine reads the playlist back like any output; the commit then renames every segment
  * into the destination folder and the playlist last, so a reader who finds the playlist
  * finds all of its segments. A failed or canceled task removes the folder: nothing is left.
@@ -137,21 +137,11 @@ static char *escape(const char *s, char c)
 int mc_segment_open(mc_engine *e, mc_output *out)
 {
     mc_segdir *seg = out->seg;
-    int rc = mc_storage_mkdirs(seg->dir, 0755);
+    int rc = mc_tmp_dir_create(seg->dir, seg->stem, &seg->tmp);
     if (rc < 0)
         return mc_err_set(e->err, rc, rc == -ENOTDIR ? "InvalidArgument" : "InternalError",
-                          "%s: cannot create the folder of %s: %s", out->field, out->uri,
+                          "%s: cannot create a folder next to %s: %s", out->field, out->uri,
                           strerror(-rc));
-    seg->tmp = mc_asprintf("%s/.%.64s.part-XXXXXX", seg->dir, seg->stem);
-    if (!seg->tmp)
-        return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
-    if (!mkdtemp(seg->tmp)) {
-        rc = -errno;
-        mc_freep(&seg->tmp);
-        return mc_err_set(e->err, rc, "InternalError", "%s: cannot create a folder next to %s: %s",
-                          out->field, out->uri, strerror(-rc));
-    }
-    chmod(seg->tmp, 0755);
     char *pl = mc_segment_tmp_playlist(out);
     if (!pl)
         return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");

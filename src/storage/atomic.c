@@ -93,6 +93,33 @@ static void atomic_free(mc_atomic_file **f)
     *f = NULL;
 }
 
+/* "<dir>/.<name>.part-XXXXXX" for mkostemp()/mkdtemp(), the name cut so that the result
+ * stays within NAME_MAX however long `name` is. */
+static char *tmp_template(const char *dir, const char *name)
+{
+    size_t keep = NAME_MAX - 1 - strlen(TMP_SUFFIX) - TMP_RANDOM_LEN;
+    size_t len = strlen(name);
+    return mc_asprintf("%s/.%.*s" TMP_SUFFIX "XXXXXX", dir, (int)(len < keep ? len : keep), name);
+}
+
+int mc_tmp_dir_create(const char *dir, const char *name, char **out)
+{
+    int rc = mc_storage_mkdirs(dir, DIR_MODE);
+    if (rc < 0)
+        return rc;
+    char *path = tmp_template(dir, name);
+    if (!path)
+        return -ENOMEM;
+    if (!mkdtemp(path)) {
+        rc = -errno;
+        free(path);
+        return rc;
+    }
+    chmod(path, DIR_MODE);
+    *out = path;
+    return 0;
+}
+
 int mc_atomic_open(const char *final_path, mc_atomic_file **out, mc_err *err)
 {
     mc_atomic_file *f = NULL;
@@ -122,11 +149,7 @@ int mc_atomic_open(const char *final_path, mc_atomic_file **out, mc_err *err)
         f->dir = mc_strdup("/");
     else
         f->dir = strndup(final_path, (size_t)(slash - final_path));
-    /* Keep the temporary name within NAME_MAX however long the final one is. */
-    size_t keep = NAME_MAX - 1 - strlen(TMP_SUFFIX) - TMP_RANDOM_LEN;
-    size_t blen = strlen(base);
-    f->tmp_path =
-        mc_asprintf("%s/.%.*s" TMP_SUFFIX "XXXXXX", f->dir, (int)(blen < keep ? blen : keep), base);
+    f->tmp_path = f->dir ? tmp_template(f->dir, base) : NULL;
     if (!f->final_path || !f->dir || !f->tmp_path) {
         rc = mc_err_set(err, -ENOMEM, "InternalError", "%s: out of memory", final_path);
         goto fail;
