@@ -167,7 +167,8 @@ static int measure(mc_engine *e, const mc_output *out, int64_t *peak, int64_t *a
                           out->field, out->uri);
     double dur = -1, total_dur = 0, total_bits = 0, max = 0;
     int rc = 0;
-    for (char *line = strtok(text, "\r\n"); line && rc >= 0; line = strtok(NULL, "\r\n")) {
+    for (char *save = NULL, *line = strtok_r(text, "\r\n", &save); line && rc >= 0;
+         line = strtok_r(NULL, "\r\n", &save)) {
         if (!strncmp(line, "#EXTINF:", 8)) {
             dur = strtod(line + 8, NULL);
             continue;

@@ -240,6 +240,8 @@ typedef struct mc_engine {
     bool scale_on_dev;           /* some chain scaled on the device */
     bool overlay_on_dev, overlay_on_cpu; /* where chains drew FilterVideo overlays */
     AVFrame *dl;                /* scratch: a downloaded frame */
+    const void *dl_src; /* the device frame e->dl holds a copy of (data[0]), NULL: none */
+    int64_t dl_pts;     /* and its pts: a recycled surface with another pts is another frame */
     mc_input *inputs; /* the n_inputs concatenated ones, then the n_attached attached ones */
     size_t n_inputs;
     size_t n_attached;

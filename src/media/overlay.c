@@ -326,6 +326,14 @@ static int plan_burn_stream(mc_engine *e, const mc_output *out, mc_overlays *ov)
         bool ok = want >= 0 && (unsigned)want < in->fmt->nb_streams &&
                   in->fmt->streams[want]->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE &&
                   in->fmt->streams[want]->codecpar->codec_id != AV_CODEC_ID_NONE;
+        char src[32];
+        if (ok && opens_others(in->fmt))
+            /* libass reopens the source itself, without the store's confinement */
+            return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                              "%s.Video.FilterVideo.BurnSubtitle.Stream: %s (%s) is a playlist "
+                              "or list of other files, which the subtitle renderer cannot open "
+                              "safely; allowed: a single media file, or BurnSubtitle.URI",
+                              out->field, mc_input_field(in, src, sizeof(src)), in->uri);
         if (ok)
             continue;
         char allowed[128] = "";
@@ -333,7 +341,6 @@ static int plan_burn_stream(mc_engine *e, const mc_output *out, mc_overlays *ov)
             if (in->fmt->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE)
                 snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), "%s%u",
                          allowed[0] ? ", " : "", k);
-        char src[32];
         return mc_err_set(e->err, -EINVAL, "InvalidArgument",
                           "%s.Video.FilterVideo.BurnSubtitle.Stream: %d is not a subtitle stream "
                           "of %s (%s); allowed: %s",

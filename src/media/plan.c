@@ -625,6 +625,11 @@ static int plan_audio_tracks(mc_engine *e, mc_output *out, const AVOutputFormat 
         const mc_input *att = &e->inputs[e->n_inputs + j];
         if (att->ast < 0)
             continue;
+        if (out->n_a >= MC_MAX_ATRACKS)
+            return mc_err_set(e->err, MC_EUNSUPPORTED, "InvalidArgument",
+                              "%s: more than %d audio tracks (selected streams and attached "
+                              "sources); allowed: at most %d",
+                              out->field, MC_MAX_ATRACKS, MC_MAX_ATRACKS);
         mc_ostream *os = NULL;
         rc = plan_stream(e, out, ofmt, AVMEDIA_TYPE_AUDIO, 0, att, &os);
         if (os) {
