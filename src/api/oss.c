@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -210,6 +211,24 @@ static char *path_decode(const char *s, size_t n)
 }
 
 /* Bucket and key from the Host and the path. */
+/* Whether a segment of the key is a name the service keeps for its own temporary files and
+ * folders (listings hide them and the start-up sweep removes them). */
+static bool has_tmp_segment(const char *key)
+{
+    char seg[NAME_MAX + 1];
+    for (const char *p = key; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n < sizeof(seg)) {
+            memcpy(seg, p, n);
+            seg[n] = '\0';
+            if (mc_atomic_is_tmp_name(seg))
+                return true;
+        }
+        p += n + (p[n] == '/');
+    }
+    return false;
+}
+
 static int locate(api_req *r, mc_err *err)
 {
     struct oss_req *o = r->oss;
@@ -232,6 +251,13 @@ static int locate(api_req *r, mc_err *err)
     }
     if (!o->key || !o->bucket)
         rc = mc_err_set(err, -ENOMEM, "InternalError", "out of memory");
+    else if (has_tmp_segment(o->key))
+        rc = mc_err_set(err, -EINVAL, "InvalidObjectName",
+                        "The specified object is not valid: \"%s\" names a temporary file of "
+                        "the service (\".<name>.part-\" and six letters or digits)",
+                        o->key);
+    if (o->alt_key && has_tmp_segment(o->alt_key))
+        mc_freep(&o->alt_key);
     free(path);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -158,6 +159,17 @@ static void test_group_over_http(void **state)
                            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"eng\","
                            "LANGUAGE=\"eng\",DEFAULT=YES,AUTOSELECT=YES,URI=\"sub_0.m3u8\""));
     e2e_resp_clear(&r);
+    /* the service's temporary names are not objects: neither readable nor writable */
+    assert_int_equal(e2e_http(&D, "GET", "/out/hls/.v.part-abc123/v-0.ts", NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.raw, "<Code>InvalidObjectName</Code>"));
+    e2e_resp_clear(&r);
+    assert_int_equal(e2e_http(&D, "PUT", "/out/.x.mp4.part-Ab12Z9", "x-oss-meta-a: b", "data", &r),
+                     0);
+    assert_int_equal(r.status, 400);
+    e2e_resp_clear(&r);
+    struct stat sb;
+    assert_int_equal(stat(e2e_object_path(&D, "out/.x.mp4.part-Ab12Z9"), &sb), -1);
     snprintf(url, sizeof(url), "%ssub_0.m3u8", base);
     opts = http_opts();
     av_dict_set(&opts, "strict", "experimental", 0);
