@@ -263,7 +263,10 @@ static void refused(void **state)
     assert_true(t_run(json, &res, &err) < 0);
     mc_result_clear(&res);
     print_message("segmented: %s\n", err.msg);
+    assert_string_equal(err.code, "InvalidArgument");
     assert_non_null(strstr(err.msg, "segmented output takes no video"));
+    assert_false(t_exists(t_path("output/attv_seg/x.m3u8")));
+    assert_false(t_exists(t_path("output/attv_seg/x-0.ts")));
 }
 
 int main(void)

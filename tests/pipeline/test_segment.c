@@ -274,6 +274,7 @@ static void hls_copy(void **state)
     }
     assert_true(pl.n >= 6);
     assert_true(fabs(sum - 24) < 2 * 0.04 + 0.01);
+    assert_int_equal(res.frames_encoded, 0); /* copied, not re-encoded */
     mc_result_clear(&res);
 }
 

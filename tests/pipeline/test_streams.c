@@ -343,6 +343,8 @@ static void refused(void **state)
                    "Targets[1].Video.Stream: selects stream 2 of Sources[0] while Targets[0] "
                    "takes stream 0",
                    "output/r4.mkv");
+    assert_false(t_exists(t_path("output/r5.mkv")));
+    assert_false(t_exists(t_path("output/r7.mkv")));
 }
 
 int main(void)

@@ -175,6 +175,9 @@ static void added_vtt_into_mp4(void **state)
     assert_int_equal(f.s[0].cues, 5);
     for (int i = 0; i < 5; i++)
         expect_near(f.s[0].start[i], src.s[0].start[i] + 1.5, 0.002, "cue start");
+    for (int i = 0; i < 4; i++)
+        expect_near(f.s[0].end[i], src.s[0].end[i] + 1.5, 0.002, "cue end");
+    expect_near(f.s[0].end[4], 6.17, 0.05, "last cue cut at the video's end");
     expect_near(f.s[0].start[0], 1.5, 0.002, "first cue");
 
     /* That mov_text as a source: copied into mp4, converted to srt for mkv. */

@@ -111,11 +111,17 @@ static void transcode(void **state)
     mc_job_free(&job);
 
     /* defaults: mp4, h264 + aac at CRF 23 */
-    req = ok("transcode", "{\"input\":\"" BASE "a.mov\",\"crf\":20}", &job);
+    req = ok("transcode", "{\"input\":\"" BASE "a.mov\"}", &job);
     assert_int_equal(job->targets[0].container, MC_CONTAINER_MP4);
     assert_int_equal(job->targets[0].video.transcode.codec, MC_VCODEC_H264);
-    assert_true(fabs(job->targets[0].video.transcode.crf - 20) < 1e-9);
+    assert_true(fabs(job->targets[0].video.transcode.crf - 23) < 1e-9);
+    assert_int_equal(job->targets[0].video.transcode.bitrate, 0);
     assert_int_equal(job->targets[0].audio.transcode.codec, MC_ACODEC_AAC);
+    json_decref(req);
+    mc_job_free(&job);
+    /* crf passes through */
+    req = ok("transcode", "{\"input\":\"" BASE "a.mov\",\"crf\":20}", &job);
+    assert_true(fabs(job->targets[0].video.transcode.crf - 20) < 1e-9);
     json_decref(req);
     mc_job_free(&job);
 

@@ -535,6 +535,18 @@ static void uploads(void **state)
     struct stat st;
     assert_int_equal(stat(p2, &st), -1);
     assert_int_equal(count_entries(bdir), 1); /* only "in": "other" was removed again */
+    /* over an existing object: it stays as it was */
+    assert_int_equal(oss_upload_open(p, 100, false, &u, &err), 0);
+    assert_int_equal(oss_upload_write(u, "abc", 3, &err), 0);
+    mc_err_clear(&err);
+    assert_int_equal(oss_upload_commit(&u, &m, etag, &err), -EINVAL);
+    assert_string_equal(err.code, "InvalidDigest");
+    assert_int_equal(oss_object_stat(p, &info, &err), 0);
+    assert_int_equal(info.size, 15);
+    assert_string_equal(info.etag, "d6b446eb98929e6c9c8a7b098a000c0e");
+    char *deep = mc_asprintf("%s/in/deep", bdir);
+    assert_int_equal(count_entries(deep), 1); /* x.mp4, no temporary file */
+    free(deep);
 
     /* Over the limit: EntityTooLarge on the write; abort leaves nothing. */
     assert_int_equal(oss_upload_open(p2, 4, false, &u, &err), 0);
@@ -551,6 +563,9 @@ static void uploads(void **state)
     m = (oss_upload_meta){.sha256_hex = "00"};
     mc_err_clear(&err);
     assert_int_equal(oss_upload_commit(&u, &m, etag, &err), -EINVAL);
+    assert_null(u);
+    assert_true(err.code[0] != '\0');
+    assert_int_equal(stat(p2, &st), -1);
     assert_int_equal(count_entries(bdir), 1);
 
     /* Listing the bucket: the object, sorted; the ETag of a file written by someone else
