@@ -233,9 +233,12 @@ static char *chain_description(const mc_engine *e, mc_ostream *os, const mc_inpu
             mc_geo_hw try = hw;
             try.dev_tail = true;
             append_geometry(&b, os, in, align, f, &try);
-            if (try.end_on_dev) {
-                const char *ofmt = NULL;
-                const char *filter = mc_hw_overlay_filter(e->dev, &ofmt, NULL);
+            const char *ofmt = NULL;
+            const char *filter = mc_hw_overlay_filter(e->dev, &ofmt, NULL);
+            /* Without the device's scaler the frames still hold what the decoder made (p010
+             * for 10-bit video): the overlay filter takes only its own format. */
+            const char *holds = try.scaled ? try.sw_fmt : try.in_sw_fmt;
+            if (try.end_on_dev && filter && holds && strcmp(holds, ofmt) == 0) {
                 int n = mc_overlay_device_filters(os, filter, ofmt, &b);
                 if (n < 0) {
                     mc_buf_free(&b);
