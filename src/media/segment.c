@@ -105,6 +105,13 @@ int mc_segment_plan(mc_engine *e, mc_output *out, char *uri)
     seg->stem = strndup(seg->playlist, strlen(seg->playlist) - strlen(ext) - 1);
     if (!seg->stem)
         return mc_err_set(e->err, -ENOMEM, NULL, "out of memory");
+    /* FFmpeg 5.1's hls muxer reads '%' anywhere in the segment path as a number template
+     * and has no escape for it. */
+    if (is_hls(out) && strchr(out->path, '%'))
+        return mc_err_set(e->err, -EINVAL, "InvalidArgument",
+                          "%s: %s: '%%' cannot be in the name or folder of an HLS output; "
+                          "allowed: any other character",
+                          field, out->uri);
     /* Another target's segments would overwrite these. */
     for (size_t i = 0; i < e->n_outputs && &e->outputs[i] != out; i++) {
         const mc_output *o = &e->outputs[i];

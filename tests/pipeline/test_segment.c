@@ -533,6 +533,11 @@ static void bad_requests(void **state)
     expect_invalid(seg_request(json, sizeof(json), friday_uri, "oss://output/seg/bad/a", "mp4",
                                "{\"Format\":\"dash\",\"Duration\":4,\"StartNumber\":3}", false),
                    "Targets[0].Segment.StartNumber", "allowed with dash: 0");
+    /* the hls muxer reads '%' as a number template: refused, nothing written */
+    expect_invalid(seg_request(json, sizeof(json), friday_uri, "oss://output/seg/bad/p%d", "ts",
+                               "{\"Format\":\"hls\",\"Duration\":4}", false),
+                   "Targets[0].URI", "'%' cannot be in the name or folder of an HLS output");
+    assert_false(t_exists(t_path("output/seg/bad/p%d.m3u8")));
     snprintf(json, sizeof(json),
              "{\"ProjectName\":\"seg\",\"Sources\":[{\"URI\":\"%s\"}],\"TargetGroups\":[{"
              "\"URI\":\"oss://output/seg/bad/m.m3u8\",\"Targets\":[{\"URI\":"
